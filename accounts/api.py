@@ -1,0 +1,99 @@
+"""/api/v1/me/...: the signed-in user's own account, profile, logins and sessions."""
+
+from __future__ import annotations
+
+from allauth.usersessions.models import UserSession
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import selectors, services
+from .serializers import (
+    AccountSerializer,
+    LoginEventSerializer,
+    ProfileSerializer,
+    UserSessionSerializer,
+)
+
+ERRORS = {
+    401: OpenApiResponse(description="Not signed in."),
+    403: OpenApiResponse(description="Not allowed."),
+}
+INPUT_ERRORS = {
+    **ERRORS,
+    400: OpenApiResponse(description="Invalid input; the body names each field's problem."),
+    415: OpenApiResponse(description="Only application/json is accepted."),
+}
+
+
+@extend_schema(tags=["account"], responses={200: AccountSerializer, **ERRORS})
+class AccountView(generics.RetrieveAPIView):
+    serializer_class = AccountSerializer
+
+    def get_object(self):  # type: ignore[no-untyped-def]
+        return self.request.user
+
+
+@extend_schema(tags=["account"])
+class ProfileView(generics.RetrieveUpdateAPIView):
+    serializer_class = ProfileSerializer
+
+    def get_object(self):  # type: ignore[no-untyped-def]
+        return selectors.profile_for(self.request.user)
+
+    @extend_schema(responses={200: ProfileSerializer, **ERRORS})
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(responses={200: ProfileSerializer, **INPUT_ERRORS})
+    def put(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().put(request, *args, **kwargs)
+
+    @extend_schema(responses={200: ProfileSerializer, **INPUT_ERRORS})
+    def patch(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().patch(request, *args, **kwargs)
+
+    def perform_update(self, serializer: ProfileSerializer) -> None:  # type: ignore[override]
+        data = {k: v for k, v in serializer.validated_data.items() if k != "updated_at"}
+        try:
+            serializer.instance = services.profile_update(
+                user=self.request.user, actor=self.request.user, data=data
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+
+
+@extend_schema(tags=["account"], responses={200: LoginEventSerializer(many=True), **ERRORS})
+class LoginHistoryView(generics.ListAPIView):
+    serializer_class = LoginEventSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.login_history_for(self.request.user)
+
+
+@extend_schema(tags=["account"], responses={200: UserSessionSerializer(many=True), **ERRORS})
+class SessionListView(generics.ListAPIView):
+    serializer_class = UserSessionSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return UserSession.objects.filter(user=self.request.user).order_by("-last_seen_at")
+
+
+@extend_schema(
+    tags=["account"],
+    responses={
+        204: OpenApiResponse(description="The session is signed out."),
+        404: OpenApiResponse(description="No such session of yours."),
+        **ERRORS,
+    },
+)
+class SessionEndView(generics.GenericAPIView):
+    serializer_class = UserSessionSerializer
+
+    def delete(self, request: Request, session_id: int) -> Response:
+        if not services.user_session_end(user=request.user, session_id=session_id):
+            raise NotFound("No such session of yours.")
+        return Response(status=status.HTTP_204_NO_CONTENT)

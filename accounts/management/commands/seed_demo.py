@@ -1,0 +1,79 @@
+"""Load demo data: a staff superuser with MFA ready and a demo user with a full profile.
+
+Idempotent: running it again changes nothing that is already there.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import services
+from accounts.models import User
+
+STAFF_EMAIL = "staff@example.com"
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - published demo credentials
+STAFF_PASSWORD = "staff-password-123"  # noqa: S105
+# A fixed, published TOTP secret so a newcomer can add the demo staff login to an authenticator app.
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105
+
+
+class Command(BaseCommand):
+    help = "Load idempotent demo data (demo user and MFA-ready staff superuser)."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--port", default="8000", help="Port printed in the URLs.")
+
+    @transaction.atomic
+    def handle(self, *args: object, **options: object) -> None:
+        staff = self._user(STAFF_EMAIL, STAFF_PASSWORD, superuser=True)
+        if not Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists():
+            TOTP.activate(staff, STAFF_TOTP_SECRET)
+            RecoveryCodes.activate(staff)
+        demo = self._user(DEMO_EMAIL, DEMO_PASSWORD, superuser=False)
+        services.profile_update(
+            user=demo,
+            actor=demo,
+            data={
+                "name": "Dana Demo",
+                "nickname": "dana",
+                "occupation": "Music production",
+                "signature": "Always listening.",
+                "gender": "undisclosed",
+                "birth_date": datetime.date(1990, 4, 12),
+                "region": "DE",
+                "education": "master",
+                "bio": "Demo account of the privacy portal.",
+            },
+        )
+        services.profile_update(
+            user=staff, actor=staff, data={"name": "Sam Staff", "birth_date": datetime.date(1985, 1, 1)}
+        )
+        codes = RecoveryCodes(Authenticator.objects.get(user=staff, type="recovery_codes"))
+        base = f"http://127.0.0.1:{options['port']}"
+        self.stdout.write(
+            "\nDemo data is ready.\n"
+            f"  Portal:      {base}/\n"
+            f"  Dashboard:   {base}/dashboard/   {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+            f"  Staff admin: {base}/admin/       {STAFF_EMAIL} / {STAFF_PASSWORD}\n"
+            f"               TOTP secret {STAFF_TOTP_SECRET} (add it to an authenticator app)\n"
+            f"               or a recovery code: {', '.join(codes.get_unused_codes()[:2])}\n"
+            f"  API docs:    {base}/api/docs/\n"
+        )
+
+    def _user(self, email: str, password: str, *, superuser: bool) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            create = User.objects.create_superuser if superuser else User.objects.create_user
+            user = create(email=email, password=password)
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        return user

@@ -1,0 +1,27 @@
+"""Signal receivers: record each completed sign-in in the login history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.authentication import get_authentication_records
+from allauth.account.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from . import services, tasks
+from .models import User
+from .request_info import client_ip
+
+
+@receiver(user_logged_in)
+def record_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    method, provider = services.login_method_from(get_authentication_records(request))
+    event = services.login_record(
+        user=user,
+        ip_address=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        method=method,
+        provider=provider,
+    )
+    tasks.notify_new_sign_in.delay_on_commit(event.pk)

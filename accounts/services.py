@@ -1,0 +1,174 @@
+"""Writes with rules about accounts: one function per use case.
+
+Views, the API, admin actions, commands and tasks all call these, so each rule lives once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from allauth.usersessions.models import UserSession
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import AccessLogEntry, ApiToken, LoginEvent, Profile, User
+from .request_info import describe_device
+from .selectors import profile_for
+
+PROFILE_EDITABLE_FIELDS = (
+    "name",
+    "nickname",
+    "occupation",
+    "signature",
+    "gender",
+    "birth_date",
+    "region",
+    "education",
+    "bio",
+)
+API_TOKEN_PREFIX = "pp_"
+
+
+@transaction.atomic
+def profile_update(*, user: User, actor: User, data: Mapping[str, Any]) -> Profile:
+    """Change, fill or clear profile fields. Validates everything before saving anything."""
+    unknown = set(data) - set(PROFILE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed here." for name in unknown})
+    profile = profile_for(user)
+    for name, value in data.items():
+        setattr(profile, name, value)
+    profile.full_clean(exclude=["user"])
+    profile.save(update_fields=[*data.keys(), "updated_at"])
+    return profile
+
+
+def login_method_from(records: Iterable[Mapping[str, Any]]) -> tuple[str, str]:
+    """Turn allauth's authentication records of a session into (method, provider)."""
+    methods = {r.get("method") for r in records}
+    provider = next((r.get("provider", "") for r in records if r.get("method") == "socialaccount"), "")
+    if "mfa" in methods:
+        return LoginEvent.Method.MFA, provider
+    if "socialaccount" in methods:
+        return LoginEvent.Method.THIRD_PARTY, provider
+    if "code" in methods:
+        return LoginEvent.Method.CODE, ""
+    if "password" in methods:
+        return LoginEvent.Method.PASSWORD, ""
+    return LoginEvent.Method.OTHER, ""
+
+
+def login_record(
+    *, user: User, ip_address: str | None, user_agent: str, method: str, provider: str = ""
+) -> LoginEvent:
+    device = describe_device(user_agent)
+    return LoginEvent.objects.create(
+        user=user,
+        ip_address=ip_address,
+        user_agent=device.user_agent,
+        device=device.device,
+        browser=device.browser,
+        operating_system=device.operating_system,
+        method=method,
+        provider=provider[:50],
+    )
+
+
+def login_notify_if_new_device(*, login_event_id: int) -> bool:
+    """E-mail the user when a sign-in comes from a device/browser their account never used.
+
+    Sent before it is marked, so a redelivered task may send a second notice but a crashed
+    worker never loses one: for a security notice a duplicate beats silence. The mail carries
+    no personal data beyond a greeting and a link.
+    """
+    event = LoginEvent.objects.select_related("user").filter(pk=login_event_id).first()
+    if event is None or event.notified_at is not None:
+        return False
+    earlier = LoginEvent.objects.filter(user_id=event.user_id, created_at__lt=event.created_at)
+    if not earlier.exists() or earlier.filter(
+        device=event.device, browser__startswith=event.browser.split(" ")[0],
+        operating_system__startswith=event.operating_system.split(" ")[0],
+    ).exists():
+        return False
+    context = {
+        "COMPANY_NAME": settings.COMPANY_NAME,
+        "history_url": settings.PORTAL_URL + reverse("dashboard:history"),
+    }
+    send_mail(
+        subject=render_to_string("accounts/email/new_sign_in_subject.txt", context).strip(),
+        message=render_to_string("accounts/email/new_sign_in_message.txt", context),
+        from_email=None,
+        recipient_list=[event.user.email],
+    )
+    LoginEvent.objects.filter(pk=event.pk).update(notified_at=timezone.now())
+    return True
+
+
+def access_log_append(
+    *, user_id: int, ip_address: str | None, method: str, path: str, status_code: int, user_agent: str
+) -> None:
+    AccessLogEntry.objects.create(
+        user_id=user_id,
+        ip_address=ip_address,
+        method=method[:10],
+        path=path[:500],
+        status_code=status_code,
+        user_agent=user_agent[:512],
+    )
+
+
+def _hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_create(
+    *, user: User, name: str, lifetime: datetime.timedelta | None
+) -> tuple[ApiToken, str]:
+    """Create a personal API token. Returns the row and the secret, which is never stored."""
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=secret[: len(API_TOKEN_PREFIX) + 6],
+        key_hash=_hash_api_key(secret),
+        expires_at=timezone.now() + lifetime if lifetime else None,
+    )
+    return token, secret
+
+
+def api_token_authenticate(*, key: str) -> ApiToken | None:
+    """The live token for a presented secret, or None. Records when it was last used."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=_hash_api_key(key), user__is_active=True)
+        .first()
+    )
+    if token is None or token.is_expired:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+def api_token_revoke(*, user: User, token_id: int) -> bool:
+    deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    return bool(deleted)
+
+
+def user_session_end(*, user: User, session_id: int) -> bool:
+    """Sign out one of the user's sessions (another device). False if it is not theirs."""
+    session = UserSession.objects.filter(user=user, pk=session_id).first()
+    if session is None:
+        return False
+    session.end()
+    return True

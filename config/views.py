@@ -1,0 +1,56 @@
+"""Site-wide pages: the landing page and the health check."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from .celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+BROKER_TIMEOUT_SECONDS = 2
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard:home")
+    return render(request, "landing.html")
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        logger.warning("health check: database unreachable")
+        return False
+
+
+def _broker_state() -> str:
+    if not settings.CELERY_BROKER_URL:
+        return "eager"  # no broker configured: tasks run in-process (make run)
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_SECONDS)
+        return "ok"
+    except Exception:
+        logger.warning("health check: broker unreachable")
+        return "unreachable"
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database and the broker answer; 503 naming the one that does not."""
+    database = "ok" if _database_ok() else "unreachable"
+    broker = _broker_state()
+    failing = [name for name, state in (("database", database), ("broker", broker)) if state == "unreachable"]
+    body = {"status": "ok" if not failing else "unavailable", "database": database, "broker": broker}
+    if failing:
+        body["failing"] = failing
+    return JsonResponse(body, status=503 if failing else 200)
