@@ -5,10 +5,24 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from cryptography.fernet import Fernet, MultiFernet
+from django import forms
 from django.conf import settings
+
+from .models import User
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def clean_email(self, email: str) -> str:
+        # allauth's own e-mail field has no length limit; the database column has one, and an
+        # overlong address must be a form error, never a database error.
+        limit = User._meta.get_field("email").max_length or 254
+        if len(email) > limit:
+            raise forms.ValidationError(f"An e-mail address has at most {limit} characters.")
+        return super().clean_email(email)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

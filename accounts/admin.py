@@ -31,7 +31,15 @@ class ReadOnlyInline(admin.TabularInline):
 
 class LoginEventInline(ReadOnlyInline):
     model = LoginEvent
-    fields = ["created_at", "method", "provider", "ip_address", "device", "browser", "operating_system"]
+    fields = (
+        "created_at",
+        "method",
+        "provider",
+        "ip_address",
+        "device",
+        "browser",
+        "operating_system",
+    )
     readonly_fields = fields
     ordering = ["-created_at"]
 
@@ -86,7 +94,7 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at"]
     search_fields = ["user__email", "name", "prefix"]
-    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at"]
+    fields = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -102,7 +110,7 @@ class AuthenticatorAdmin(admin.ModelAdmin):
     list_display = ["user", "type", "created_at", "last_used_at"]
     list_filter = ["type"]
     search_fields = ["user__email"]
-    fields = ["user", "type", "created_at", "last_used_at"]
+    fields = ("user", "type", "created_at", "last_used_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from allauth.usersessions.models import UserSession
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -11,12 +13,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import selectors, services
+from .models import User
 from .serializers import (
     AccountSerializer,
     LoginEventSerializer,
     ProfileSerializer,
     UserSessionSerializer,
 )
+
+
+def _user(request: Request) -> User:
+    """The signed-in user; every view here requires authentication (the default permission)."""
+    return cast(User, request.user)
+
 
 ERRORS = {
     401: OpenApiResponse(description="Not signed in."),
@@ -34,7 +43,7 @@ class AccountView(generics.RetrieveAPIView):
     serializer_class = AccountSerializer
 
     def get_object(self):  # type: ignore[no-untyped-def]
-        return self.request.user
+        return _user(self.request)
 
 
 @extend_schema(tags=["account"])
@@ -42,7 +51,7 @@ class ProfileView(generics.RetrieveUpdateAPIView):
     serializer_class = ProfileSerializer
 
     def get_object(self):  # type: ignore[no-untyped-def]
-        return selectors.profile_for(self.request.user)
+        return selectors.profile_for(_user(self.request))
 
     @extend_schema(responses={200: ProfileSerializer, **ERRORS})
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -60,7 +69,7 @@ class ProfileView(generics.RetrieveUpdateAPIView):
         data = {k: v for k, v in serializer.validated_data.items() if k != "updated_at"}
         try:
             serializer.instance = services.profile_update(
-                user=self.request.user, actor=self.request.user, data=data
+                user=_user(self.request), actor=_user(self.request), data=data
             )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
@@ -71,7 +80,7 @@ class LoginHistoryView(generics.ListAPIView):
     serializer_class = LoginEventSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.login_history_for(self.request.user)
+        return selectors.login_history_for(_user(self.request))
 
 
 @extend_schema(tags=["account"], responses={200: UserSessionSerializer(many=True), **ERRORS})
@@ -79,7 +88,7 @@ class SessionListView(generics.ListAPIView):
     serializer_class = UserSessionSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return UserSession.objects.filter(user=self.request.user).order_by("-last_seen_at")
+        return UserSession.objects.filter(user=_user(self.request)).order_by("-last_seen_at")
 
 
 @extend_schema(
@@ -94,6 +103,6 @@ class SessionEndView(generics.GenericAPIView):
     serializer_class = UserSessionSerializer
 
     def delete(self, request: Request, session_id: int) -> Response:
-        if not services.user_session_end(user=request.user, session_id=session_id):
+        if not services.user_session_end(user=_user(request), session_id=session_id):
             raise NotFound("No such session of yours.")
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -47,8 +47,12 @@ def provider_disclosure(extra_data: dict[str, Any]) -> list[tuple[str, str]]:
     for key, value in (extra_data or {}).items():
         if key in PROVIDER_CLAIM_LABELS and value not in (None, "", {}, []):
             label = str(PROVIDER_CLAIM_LABELS[key])
-            text = value if isinstance(value, str) else ", ".join(
-                str(v) for v in (value.values() if isinstance(value, dict) else [value])
+            text = (
+                value
+                if isinstance(value, str)
+                else ", ".join(
+                    str(v) for v in (value.values() if isinstance(value, dict) else [value])
+                )
             )
             seen.setdefault(label, str(text)[:200])
     return sorted(seen.items())
@@ -69,12 +73,18 @@ class ThirdPartySignupForm(SocialSignupForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.disclosure = provider_disclosure(self.sociallogin.account.extra_data)
+        self.disclosure = provider_disclosure(self._claims())
+
+    def _claims(self) -> dict[str, Any]:
+        # Some providers nest the claims (OpenID Connect: extra_data["userinfo"]); allauth's
+        # provider account knows where they are.
+        data = self.sociallogin.account.get_provider_account().get_user_data()
+        return data if isinstance(data, dict) else {}
 
     def save(self, request: HttpRequest) -> User:
         user = super().save(request)
         data: dict[str, Any] = {}
-        extra = self.sociallogin.account.extra_data or {}
+        extra = self._claims()
         nickname = extra.get("nickname") or extra.get("preferred_username") or extra.get("login")
         if isinstance(nickname, str):
             data["nickname"] = nickname[:50]

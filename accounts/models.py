@@ -53,7 +53,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     EMAIL_FIELD = "email"
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []  # type: ignore[var-annotated]  # the e-mail is all createsuperuser asks
 
     class Meta:
         constraints = [
@@ -118,13 +118,21 @@ class Profile(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(gender__in=["", "female", "male", "non_binary", "other", "undisclosed"]),
+                condition=models.Q(
+                    gender__in=["", "female", "male", "non_binary", "other", "undisclosed"]
+                ),
                 name="profile_gender_known",
             ),
             models.CheckConstraint(
                 condition=models.Q(
                     education__in=[
-                        "", "primary", "secondary", "vocational", "bachelor", "master", "doctorate",
+                        "",
+                        "primary",
+                        "secondary",
+                        "vocational",
+                        "bachelor",
+                        "master",
+                        "doctorate",
                         "other",
                     ]
                 ),

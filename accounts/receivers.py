@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from allauth.account.authentication import get_authentication_records
 from allauth.account.signals import user_logged_in
+from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -16,7 +18,7 @@ from .request_info import client_ip
 
 @receiver(user_logged_in)
 def record_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    method, provider = services.login_method_from(get_authentication_records(request))
+    method, provider = services.login_method_from(get_authentication_records(request, user))
     event = services.login_record(
         user=user,
         ip_address=client_ip(request),
@@ -24,4 +26,4 @@ def record_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -
         method=method,
         provider=provider,
     )
-    tasks.notify_new_sign_in.delay_on_commit(event.pk)
+    transaction.on_commit(partial(tasks.notify_new_sign_in.delay, event.pk))

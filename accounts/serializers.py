@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
 from allauth.usersessions.models import UserSession
 from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
@@ -17,10 +19,10 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_mfa_enabled(self, user: User) -> bool:
-        return user.authenticator_set.exists()
+        return Authenticator.objects.filter(user=user).exists()
 
     def get_linked_providers(self, user: User) -> list[str]:
-        return sorted(user.socialaccount_set.values_list("provider", flat=True))
+        return sorted(SocialAccount.objects.filter(user=user).values_list("provider", flat=True))
 
 
 class ProfileSerializer(serializers.ModelSerializer):

@@ -35,7 +35,7 @@ PROFILE_EDITABLE_FIELDS = (
     "education",
     "bio",
 )
-API_TOKEN_PREFIX = "pp_"
+API_TOKEN_PREFIX = "pp_"  # noqa: S105 - a public marker, not a secret
 
 
 @transaction.atomic
@@ -55,7 +55,9 @@ def profile_update(*, user: User, actor: User, data: Mapping[str, Any]) -> Profi
 def login_method_from(records: Iterable[Mapping[str, Any]]) -> tuple[str, str]:
     """Turn allauth's authentication records of a session into (method, provider)."""
     methods = {r.get("method") for r in records}
-    provider = next((r.get("provider", "") for r in records if r.get("method") == "socialaccount"), "")
+    provider = next(
+        (r.get("provider", "") for r in records if r.get("method") == "socialaccount"), ""
+    )
     if "mfa" in methods:
         return LoginEvent.Method.MFA, provider
     if "socialaccount" in methods:
@@ -94,10 +96,13 @@ def login_notify_if_new_device(*, login_event_id: int) -> bool:
     if event is None or event.notified_at is not None:
         return False
     earlier = LoginEvent.objects.filter(user_id=event.user_id, created_at__lt=event.created_at)
-    if not earlier.exists() or earlier.filter(
-        device=event.device, browser__startswith=event.browser.split(" ")[0],
+    # The same kind of device with the same browser and system families (versions change).
+    same_device = earlier.filter(
+        device__startswith=event.device.split(" ")[0],
+        browser__startswith=event.browser.split(" ")[0],
         operating_system__startswith=event.operating_system.split(" ")[0],
-    ).exists():
+    )
+    if not earlier.exists() or same_device.exists():
         return False
     context = {
         "COMPANY_NAME": settings.COMPANY_NAME,
@@ -114,7 +119,13 @@ def login_notify_if_new_device(*, login_event_id: int) -> bool:
 
 
 def access_log_append(
-    *, user_id: int, ip_address: str | None, method: str, path: str, status_code: int, user_agent: str
+    *,
+    user_id: int,
+    ip_address: str | None,
+    method: str,
+    path: str,
+    status_code: int,
+    user_agent: str,
 ) -> None:
     AccessLogEntry.objects.create(
         user_id=user_id,

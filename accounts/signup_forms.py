@@ -10,7 +10,6 @@ from django import forms
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
-from django_countries.fields import LazyTypedChoiceField
 
 from . import services
 from .models import User, validate_birth_date
@@ -27,8 +26,8 @@ class BirthAndRegionFields(forms.Form):
         validators=[validate_birth_date],
         help_text=_("Used to apply the rules that protect minors in your country or region."),
     )
-    region = LazyTypedChoiceField(
-        label=_("Country / region"), choices=[("", "---------"), *countries]
+    region = forms.ChoiceField(
+        label=_("Country / region"), choices=lambda: [("", "---------"), *countries]
     )
 
 

@@ -11,7 +11,7 @@ from django.utils.http import urlencode
 
 
 def session_used_second_factor(request: HttpRequest) -> bool:
-    return any(r.get("method") == "mfa" for r in get_authentication_records(request))
+    return any(r.get("method") == "mfa" for r in get_authentication_records(request, request.user))
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -30,4 +30,3 @@ class PortalAdminSite(admin.AdminSite):
             return render(request, "admin/mfa_required.html", status=403)
         next_url = request.GET.get("next") or reverse("admin:index")
         return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
-

@@ -9,8 +9,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-
-from .celery import app as celery_app
+from kombu import Connection
 
 logger = logging.getLogger(__name__)
 BROKER_TIMEOUT_SECONDS = 2
@@ -36,7 +35,9 @@ def _broker_state() -> str:
     if not settings.CELERY_BROKER_URL:
         return "eager"  # no broker configured: tasks run in-process (make run)
     try:
-        with celery_app.connection_for_write() as conn:
+        # A fresh connection from settings, not the app's pool: the check must see the broker as
+        # it is now, and must never leave a half-open connection in the pool.
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_SECONDS)
         return "ok"
     except Exception:
@@ -49,8 +50,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database and the broker answer; 503 naming the one that does not."""
     database = "ok" if _database_ok() else "unreachable"
     broker = _broker_state()
-    failing = [name for name, state in (("database", database), ("broker", broker)) if state == "unreachable"]
-    body = {"status": "ok" if not failing else "unavailable", "database": database, "broker": broker}
+    failing = [
+        name
+        for name, state in (("database", database), ("broker", broker))
+        if state == "unreachable"
+    ]
+    body: dict[str, object] = {
+        "status": "ok" if not failing else "unavailable",
+        "database": database,
+        "broker": broker,
+    }
     if failing:
         body["failing"] = failing
     return JsonResponse(body, status=503 if failing else 200)

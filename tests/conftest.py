@@ -26,7 +26,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if SERVICES:
         return
     if os.environ.get("CI") == "true":
-        raise pytest.UsageError("CI=true: integration tests need `make test`'s services; never skipped")
+        raise pytest.UsageError(
+            "CI=true: integration tests need `make test`'s services; never skipped"
+        )
     skip = pytest.mark.skip(reason="needs PostgreSQL, Redis and a Celery worker: run `make test`")
     for item in items:
         if "integration" in item.keywords:
@@ -80,7 +82,7 @@ class SmtpSink:
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         from email import message_from_bytes
         from email.policy import default
 
@@ -118,23 +120,35 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_sink):  # typ
     }
     log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-         "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", "pytest@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+            "-n",
+            "pytest@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"Celery worker exited: see {log.name}")
-        if celery_app.control.ping(timeout=0.5):
-            break
-    else:
-        proc.kill()
-        raise RuntimeError(f"Celery worker did not answer: see {log.name}")
-    yield proc
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        deadline = time.monotonic() + 60
+        while not celery_app.control.ping(timeout=0.5):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Celery worker did not start: see {log.name}")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     log.close()

@@ -54,7 +54,9 @@ class Command(BaseCommand):
             },
         )
         services.profile_update(
-            user=staff, actor=staff, data={"name": "Sam Staff", "birth_date": datetime.date(1985, 1, 1)}
+            user=staff,
+            actor=staff,
+            data={"name": "Sam Staff", "birth_date": datetime.date(1985, 1, 1)},
         )
         codes = RecoveryCodes(Authenticator.objects.get(user=staff, type="recovery_codes"))
         base = f"http://127.0.0.1:{options['port']}"

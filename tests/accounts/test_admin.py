@@ -1,0 +1,85 @@
+"""Staff reach /admin/ only with a second factor; hashes and MFA secrets are never shown."""
+
+import pyotp
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import StaffFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SECRET = pyotp.random_base32()
+
+
+def staff_signed_in_with_totp(password):
+    staff = StaffFactory()
+    TOTP.activate(staff, SECRET)
+    client = Client()
+    client.post(reverse("account_login"), {"login": staff.email, "password": password})
+    client.post(reverse("mfa_authenticate"), {"code": pyotp.TOTP(SECRET).now()})
+    return staff, client
+
+
+def test_a_staff_user_without_a_second_factor_is_refused(password):
+    staff = StaffFactory()
+    client = Client()
+    client.post(reverse("account_login"), {"login": staff.email, "password": password})
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert b"second factor is required" in response.content
+
+
+def test_a_staff_session_forced_in_without_mfa_is_refused():
+    client = Client()
+    client.force_login(StaffFactory())
+    assert client.get("/admin/accounts/user/").status_code == 302
+    assert client.get("/admin/login/").status_code == 403
+
+
+def test_a_staff_user_signed_in_with_totp_reaches_the_admin(password):
+    _staff, client = staff_signed_in_with_totp(password)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_the_portal_login():
+    response = Client().get("/admin/")
+    assert response.status_code == 302
+    login = Client().get(response.url)
+    assert login.url.startswith(reverse("account_login"))
+
+
+def test_a_non_staff_user_with_mfa_is_refused(password):
+    user = UserFactory()
+    TOTP.activate(user, SECRET)
+    client = Client()
+    client.post(reverse("account_login"), {"login": user.email, "password": password})
+    client.post(reverse("mfa_authenticate"), {"code": pyotp.TOTP(SECRET).now()})
+    response = client.get("/admin/")
+    assert response.status_code == 302
+
+
+def test_the_user_page_shows_no_password_hash(password):
+    staff, client = staff_signed_in_with_totp(password)
+    page = client.get(reverse("admin:accounts_user_change", args=[staff.pk])).content.decode()
+    assert staff.password.split("$")[-1] not in page
+
+
+def test_the_authenticator_page_shows_no_secret(password):
+    staff, client = staff_signed_in_with_totp(password)
+    authenticator = Authenticator.objects.get(user=staff, type="totp")
+    page = client.get(
+        reverse("admin:mfa_authenticator_change", args=[authenticator.pk])
+    ).content.decode()
+    assert SECRET not in page
+    assert authenticator.data["secret"] not in page
+
+
+def test_totp_secrets_are_encrypted_at_rest():
+    user = UserFactory()
+    TOTP.activate(user, SECRET)
+    stored = Authenticator.objects.get(user=user).data["secret"]
+    assert stored != SECRET
+    assert TOTP(Authenticator.objects.get(user=user)).validate_code(pyotp.TOTP(SECRET).now())
