@@ -1,0 +1,69 @@
+"""Password reset and change, e-mail change with re-verification, signing out other devices."""
+
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.usersessions.models import UserSession
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "another-long-password-77"
+
+
+def test_a_password_reset_link_sets_a_new_password(client, user):
+    client.post(reverse("account_reset_password"), {"email": user.email})
+    link = re.search(
+        r"http://testserver(/accounts/password/reset/key/\S+)", mail.outbox[0].body
+    ).group(1)
+    form_url = client.get(link).url  # allauth moves the key out of the URL first
+    client.post(form_url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_a_reset_request_for_an_unknown_address_reveals_nothing(client):
+    response = client.post(reverse("account_reset_password"), {"email": "nobody@example.org"})
+    assert response.status_code == 302
+    assert response.url == reverse("account_reset_password_done")
+
+
+def test_changing_the_password_requires_the_current_one(user_client, user, password):
+    refused = user_client.post(
+        reverse("account_change_password"),
+        {"oldpassword": "wrong", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert refused.status_code == 200
+    user_client.post(
+        reverse("account_change_password"),
+        {"oldpassword": password, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_a_new_email_address_must_be_verified_before_it_counts(client, user, password):
+    client.post(reverse("account_login"), {"login": user.email, "password": password})
+    change = {"action_add": "", "email": "Moved@Example.org"}
+    asked = client.post(reverse("account_email"), change)
+    assert asked.url.startswith(reverse("account_reauthenticate"))  # a sensitive action
+    client.post(reverse("account_reauthenticate"), {"password": password})
+    client.post(reverse("account_email"), change)
+    new = EmailAddress.objects.get(email="moved@example.org")
+    assert not new.verified
+    assert mail.outbox[-1].to == ["moved@example.org"]
+    user.refresh_from_db()
+    assert user.email != "moved@example.org"
+
+
+def test_a_user_can_sign_out_their_other_sessions(user, password):
+    phone, laptop = Client(), Client()
+    for device in (phone, laptop):
+        device.post(reverse("account_login"), {"login": user.email, "password": password})
+    assert UserSession.objects.filter(user=user).count() == 2
+    laptop.post(reverse("usersessions_list"), {"action": "end"})
+    assert phone.get(reverse("dashboard:home")).status_code == 302
+    assert laptop.get(reverse("dashboard:home")).status_code == 200
