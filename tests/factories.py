@@ -22,12 +22,12 @@ class UserFactory(DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 
     @factory.post_generation
-    def verified(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+    def verified(obj: User, create: bool, extracted: bool | None, **kwargs: object) -> None:
         """A verified primary address unless `verified=False` is passed."""
         if create:
-            self.save()
+            obj.save()
             EmailAddress.objects.create(
-                user=self, email=self.email, primary=True, verified=extracted is not False
+                user=obj, email=obj.email, primary=True, verified=extracted is not False
             )
 
 

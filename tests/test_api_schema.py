@@ -1,0 +1,117 @@
+"""Property-based API tests: schemathesis fuzzes every operation of the served OpenAPI schema.
+
+The schema comes from /api/schema/ (drf-spectacular) of the real WSGI application, so every
+endpoint added to /api/v1/ joins this run without being listed here. Requests carry a personal
+API token of a user who has a profile, a login history and a (foreign-device) session, so
+that list and detail responses have bodies to validate.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from unittest import mock
+
+import pytest
+import schemathesis
+from allauth.usersessions.models import UserSession
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from accounts import services
+from tests.factories import LoginEventFactory, ProfileFactory
+
+# Loaded at collection time: generating the schema needs no database.
+schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
+
+# What every response must satisfy. Not `negative_data_rejection`: DRF is lenient by design
+# (a CharField takes 0 as "0", LimitOffsetPagination ignores a malformed `offset`).
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    ignored_auth,
+]
+
+# Cases of the coverage phase are built, with their auth, at collection time: before any test
+# database exists. So the `api_token` fixture gives each test's fresh token this known secret.
+TOKEN_SECRET = services.API_TOKEN_PREFIX + "schemathesis-fixed-secret-for-the-test-run-only"
+
+
+@schema.auth(refresh_interval=None)
+class PersonalToken:
+    """Declares the Bearer token as real auth, so the ignored-auth check probes without it."""
+
+    def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
+        return TOKEN_SECRET
+
+    def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
+        case.headers["Authorization"] = f"Bearer {data}"
+
+
+@pytest.fixture
+def api_token(user) -> str:  # type: ignore[no-untyped-def]
+    ProfileFactory(user=user)
+    LoginEventFactory.create_batch(2, user=user)
+    UserSession.objects.create(
+        user=user, session_key="s" * 32, ip="203.0.113.7", user_agent="Mozilla/5.0 (X11)"
+    )
+    fixed = TOKEN_SECRET.removeprefix(services.API_TOKEN_PREFIX)
+    with mock.patch.object(services.secrets, "token_urlsafe", return_value=fixed):
+        _token, secret = services.api_token_create(
+            user=user, name="schemathesis", lifetime=datetime.timedelta(hours=1)
+        )
+    assert secret == TOKEN_SECRET
+    return secret
+
+
+@pytest.fixture
+def _keep_db_connection() -> Iterator[None]:
+    """As django.test.Client does: a request must not close the test's transaction's connection."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    # One user and token serve every example of an operation; examples only read or edit it.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@pytest.mark.usefixtures("_keep_db_connection")
+def test_api_conforms_to_its_schema(case: schemathesis.Case, api_token: str) -> None:
+    case.call_and_validate(checks=CHECKS)
+
+
+def test_ending_an_unknown_session_is_404(api_token: str) -> None:
+    response = Client().delete(
+        "/api/v1/me/sessions/987654321/", headers={"Authorization": f"Bearer {api_token}"}
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("query", [f"limit={2**64}", f"offset={2**64}", f"limit={2**64}&offset=1"])
+def test_a_huge_page_is_no_server_error(api_token: str, query: str) -> None:
+    """Schemathesis found `?limit=` past 2**63 - 1 reaching the database: now capped."""
+    response = Client().get(
+        f"/api/v1/me/logins/?{query}", headers={"Authorization": f"Bearer {api_token}"}
+    )
+    assert response.status_code == 200
+    assert response.json()["count"] == 2
