@@ -61,6 +61,8 @@ postgres_start() {
     -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
     >/dev/null || { cat "$SERVICES_DIR/postgres.log" >&2; _loud "PostgreSQL did not start"; return 1; }
   PG_RUNAS="$runas"
+  "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres portal \
+    || { _loud "could not create the portal database"; return 1; }
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/portal"
   _say "PostgreSQL on 127.0.0.1:$port"
 }
