@@ -113,6 +113,9 @@ class Profile(models.Model):
         _("educational background"), max_length=20, choices=Education.choices, blank=True
     )
     bio = models.TextField(_("about you"), max_length=2000, blank=True)
+    # Set by a "restrict" or "withdraw consent" request: optional processing (profiling,
+    # personalized content, marketing) stops for this user until they turn it on again.
+    optional_processing_stopped_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "accounts",
+    "requests_dsar",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    # Re-enqueue stalled requests, end cool-offs, warn staff before deadlines, flag overdue ones.
+    "requests-sweep": {"task": "requests_dsar.tasks.sweep_requests", "schedule": 300.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- E-mail ----------------------------------------------------------------------------------
@@ -306,6 +311,28 @@ USERSESSIONS_TRACK_ACTIVITY = True
 ACCESS_LOG_ENABLED = env.bool("ACCESS_LOG_ENABLED", default=True)
 ACCESS_LOG_EXCLUDE_PREFIXES = ["/static/", "/healthz", "/favicon.ico"]
 
+# --- Data-subject requests ---------------------------------------------------------------------
+# The policy's "reply within a maximum of fifteen days", counted from identity verification.
+DSAR_RESPONSE_DAYS = env.int("DSAR_RESPONSE_DAYS", default=15)
+# Per-jurisdiction rules (country/region code of the subject's profile), in days or calendar
+# months, e.g. {"DE": {"months": 1}, "US-CA": {"days": 45}}.
+DSAR_JURISDICTION_DEADLINES = env.json("DSAR_JURISDICTION_DEADLINES", default={})
+DSAR_TIME_ZONE = env.str("DSAR_TIME_ZONE", default=env.str("TIME_ZONE", default="UTC"))
+DSAR_EXTENSION_MAX_DAYS = env.int("DSAR_EXTENSION_MAX_DAYS", default=15)
+DSAR_WARNING_DAYS = env.list("DSAR_WARNING_DAYS", cast=int, default=[10, 5, 2, 1])
+DSAR_ERASURE_COOL_OFF_DAYS = env.int("DSAR_ERASURE_COOL_OFF_DAYS", default=7)
+DSAR_ARCHIVE_LIFETIME_DAYS = env.int("DSAR_ARCHIVE_LIFETIME_DAYS", default=7)
+DSAR_STALLED_AFTER_MINUTES = env.int("DSAR_STALLED_AFTER_MINUTES", default=30)
+DSAR_CODE_TTL_MINUTES = env.int("DSAR_CODE_TTL_MINUTES", default=15)
+DSAR_CODE_MAX_ATTEMPTS = env.int("DSAR_CODE_MAX_ATTEMPTS", default=5)
+# Key for the keyed hash that pseudonymizes erased subjects; defaults to SECRET_KEY.
+DSAR_PSEUDONYM_KEY = env.str("DSAR_PSEUDONYM_KEY", default="")
+# Keys for export archives at rest, "id:base64-32-bytes", newest first (rotation: see docs/).
+EXPORT_ENCRYPTION_KEYS = env.list("EXPORT_ENCRYPTION_KEYS", default=[])
+if PRODUCTION and not EXPORT_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("EXPORT_ENCRYPTION_KEYS is required in production.")
+EXPORT_STORAGE_PREFIX = "exports/"
+
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -345,8 +372,14 @@ SPECTACULAR_SETTINGS = {
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Exports are encrypted before they reach storage; any S3-compatible store works through
+    # django-storages by setting STORAGE_BACKEND (see docs/operations.md).
+    "default": {
+        "BACKEND": env.str("STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("STORAGE_OPTIONS", default={}),
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION

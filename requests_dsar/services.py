@@ -1,0 +1,459 @@
+"""Writes with rules about data-subject requests: one function per use case.
+
+Every status change goes through `dsar_transition`, which moves a request only from the status
+it was read in (a conditional UPDATE: a concurrent change or a redelivered task finds zero rows
+and stops), records a RequestEvent and an audit entry, and tells the requester after commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from . import deadlines, tasks
+from .audit import audit_append
+from .models import (
+    Actor,
+    DataSubjectRequest,
+    DenialReason,
+    LegalExemption,
+    RequestEvent,
+    RequestMessage,
+    RequestType,
+    Status,
+    VerificationCode,
+    VerificationMethod,
+)
+from .registry import registry, subject_hmac
+from .workflow import (
+    AUTOMATED,
+    STAFF_ANSWERED,
+    TransitionNotAllowed,
+    can_cancel,
+    can_transition,
+)
+
+TERMINAL = {Status.COMPLETED, Status.DENIED, Status.CANCELLED}
+
+
+def subject_hash_for(user_id: int) -> str:
+    return subject_hmac(f"user:{user_id}")
+
+
+def _role(actor: User | None, request: DataSubjectRequest) -> str:
+    if actor is None:
+        return Actor.SYSTEM
+    if actor.pk in (request.subject_id, request.requester_id):
+        return Actor.REQUESTER
+    return Actor.STAFF
+
+
+def _enqueue_processing(request_id: int) -> None:
+    transaction.on_commit(partial(tasks.process_request.delay, request_id))
+
+
+def _notify(request_id: int, event: str) -> None:
+    transaction.on_commit(partial(tasks.notify_requester.delay, request_id, event))
+
+
+def _audit(request: DataSubjectRequest, action: str, actor: User | None, **data: Any) -> None:
+    audit_append(
+        action=action,
+        actor_user_id=actor.pk if actor else None,
+        actor_role=_role(actor, request),
+        target_type="dsar",
+        target_id=request.pk,
+        data=data,
+    )
+
+
+@transaction.atomic
+def dsar_transition(
+    *,
+    request: DataSubjectRequest,
+    to: str,
+    actor: User | None,
+    reason: str = "",
+    notify: bool = True,
+    **updates: Any,
+) -> DataSubjectRequest:
+    """Move `request` from the status it was read in to `to`, or raise TransitionNotAllowed."""
+    from_status = request.status
+    if not can_transition(from_status, to):
+        raise TransitionNotAllowed(f"A request cannot go from {from_status} to {to}.")
+    now = timezone.now()
+    updates = {"status": to, "status_changed_at": now, **updates}
+    if to == Status.NEEDS_CLARIFICATION:
+        updates["paused_at"] = now
+    if from_status == Status.NEEDS_CLARIFICATION and request.paused_at and request.due_at:
+        # The clock stood still while we waited for the requester's answer.
+        updates["due_at"] = deadlines.resume(request.due_at, request.paused_at, now)
+        updates["paused_at"] = None
+    if to in TERMINAL:
+        updates["completed_at"] = now
+    changed = DataSubjectRequest.objects.filter(pk=request.pk, status=from_status).update(**updates)
+    if not changed:
+        raise TransitionNotAllowed("The request changed meanwhile; reload it.")
+    for name, value in updates.items():
+        setattr(request, name, value)
+    RequestEvent.objects.create(
+        request=request,
+        at=now,
+        actor=actor,
+        actor_role=_role(actor, request),
+        from_status=from_status,
+        to_status=to,
+        reason=reason,
+    )
+    _audit(request, "dsar.transition", actor, from_status=from_status, to_status=to)
+    if notify:
+        _notify(request.pk, to)
+    return request
+
+
+# --- Creating and verifying ----------------------------------------------------------------------
+
+
+def _clean_scope(request_type: str, scope: Mapping[str, Any] | None) -> dict[str, Any]:
+    scope = dict(scope or {})
+    categories = scope.get("categories")
+    if categories is not None:
+        known = {key for key, _label in registry.categories()}
+        if not isinstance(categories, list) or not categories:
+            raise ValidationError({"scope": "Choose at least one category, or leave it out for all."})
+        unknown = sorted(set(map(str, categories)) - known)
+        if unknown:
+            raise ValidationError({"scope": f"Unknown categories: {', '.join(unknown)}."})
+    if request_type in (RequestType.CORRECT, RequestType.SUPPLEMENT):
+        from .corrections import validate_changes
+
+        scope["changes"] = validate_changes(scope.get("changes"))
+    return scope
+
+
+@transaction.atomic
+def dsar_request_create(
+    *,
+    subject: User,
+    requester: User | None,
+    type: str,
+    details: str = "",
+    scope: Mapping[str, Any] | None = None,
+    reauthenticated: bool = False,
+    contact_email: str = "",
+) -> tuple[DataSubjectRequest, bool]:
+    """File a request. Returns (request, created).
+
+    A request of the same type from the same subject while one is open is not processed twice:
+    its details join the open request as a message, and the open request is returned.
+    """
+    if type not in RequestType.values:
+        raise ValidationError({"type": "Unknown request type."})
+    if type in STAFF_ANSWERED and not details.strip():
+        raise ValidationError({"details": "Please write your question or complaint."})
+    clean_scope = _clean_scope(type, scope)
+    open_one = (
+        DataSubjectRequest.objects.select_for_update()
+        .filter(subject=subject, type=type, status__in=[s for s in Status if s not in TERMINAL])
+        .first()
+    )
+    if open_one is not None:
+        if details.strip():
+            RequestMessage.objects.create(request=open_one, author=requester, body=details)
+        RequestEvent.objects.create(
+            request=open_one,
+            actor=requester,
+            actor_role=_role(requester, open_one),
+            reason="A second request of this type was received and joined to this one.",
+        )
+        _audit(open_one, "dsar.duplicate_joined", requester)
+        return open_one, False
+    profile = getattr(subject, "profile", None)
+    request = DataSubjectRequest.objects.create(
+        type=type,
+        subject=subject,
+        subject_hash=subject_hash_for(subject.pk),
+        requester=requester,
+        contact_email=contact_email,
+        details=details,
+        scope=clean_scope,
+        jurisdiction=(profile.region.code if profile and profile.region else ""),
+    )
+    RequestEvent.objects.create(
+        request=request,
+        actor=requester,
+        actor_role=_role(requester, request),
+        to_status=Status.IDENTITY_UNVERIFIED,
+        reason="Request received.",
+    )
+    _audit(request, "dsar.created", requester, type=type)
+    if reauthenticated:
+        dsar_verify(request=request, actor=requester, method=VerificationMethod.REAUTHENTICATION)
+    else:
+        _notify(request.pk, "received")
+    return request, True
+
+
+def _hash_code(request: DataSubjectRequest, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{request.pk}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+@transaction.atomic
+def dsar_code_issue(*, request: DataSubjectRequest) -> None:
+    """(Re)issue the e-mailed code for a request filed while signed out."""
+    code = f"{secrets.randbelow(10**6):06d}"
+    VerificationCode.objects.update_or_create(
+        request=request,
+        defaults={
+            "code_hash": _hash_code(request, code),
+            "expires_at": timezone.now() + datetime.timedelta(minutes=settings.DSAR_CODE_TTL_MINUTES),
+            "attempts": 0,
+        },
+    )
+    transaction.on_commit(partial(tasks.send_verification_code.delay, request.pk, code))
+
+
+@transaction.atomic
+def dsar_code_check(*, request: DataSubjectRequest, code: str) -> str:
+    """Check an e-mailed code. Returns "ok", "wrong", "expired" or "locked"."""
+    stored = VerificationCode.objects.select_for_update().filter(request=request).first()
+    if stored is None or request.status != Status.IDENTITY_UNVERIFIED:
+        return "expired"
+    if stored.attempts >= settings.DSAR_CODE_MAX_ATTEMPTS:
+        return "locked"
+    if stored.expires_at <= timezone.now():
+        return "expired"
+    if not hmac.compare_digest(stored.code_hash, _hash_code(request, code.strip())):
+        VerificationCode.objects.filter(pk=stored.pk).update(attempts=stored.attempts + 1)
+        return "locked" if stored.attempts + 1 >= settings.DSAR_CODE_MAX_ATTEMPTS else "wrong"
+    stored.delete()
+    dsar_verify(request=request, actor=None, method=VerificationMethod.EMAIL_CODE)
+    return "ok"
+
+
+@transaction.atomic
+def dsar_verify(
+    *, request: DataSubjectRequest, actor: User | None, method: str, note: str = ""
+) -> DataSubjectRequest:
+    """Identity is verified: the clock starts, and the work is queued."""
+    now = timezone.now()
+    updates: dict[str, Any] = {
+        "verified_at": now,
+        "verification_method": method,
+        "due_at": deadlines.due_at(now, request.jurisdiction),
+    }
+    if request.type == RequestType.DELETE:
+        updates["act_after"] = now + datetime.timedelta(days=settings.DSAR_ERASURE_COOL_OFF_DAYS)
+    reason = note or VerificationMethod(method).label
+    dsar_transition(request=request, to=Status.PENDING, actor=actor, reason=reason, **updates)
+    _enqueue_processing(request.pk)
+    return request
+
+
+# --- Requester and staff actions -------------------------------------------------------------------
+
+
+def dsar_cancel(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
+    if not can_cancel(request.type, request.status):
+        raise TransitionNotAllowed("This request can no longer be cancelled.")
+    return dsar_transition(
+        request=request, to=Status.CANCELLED, actor=actor, reason="Cancelled by the requester."
+    )
+
+
+def dsar_deny(
+    *,
+    request: DataSubjectRequest,
+    actor: User,
+    reason: str,
+    note: str = "",
+    exemption: str = "",
+) -> DataSubjectRequest:
+    if reason not in DenialReason.values:
+        raise ValidationError({"reason": "Choose a reason from the list."})
+    if reason == DenialReason.LEGAL_EXEMPTION and exemption not in LegalExemption.values:
+        raise ValidationError({"exemption": "Name the ground of the legal exemption."})
+    if reason == DenialReason.OTHER and not note.strip():
+        raise ValidationError({"note": "Explain the reason."})
+    return dsar_transition(
+        request=request,
+        to=Status.DENIED,
+        actor=actor,
+        reason=f"{DenialReason(reason).label}. {note}".strip(),
+        denial_reason=reason,
+        legal_exemption=exemption if reason == DenialReason.LEGAL_EXEMPTION else "",
+        denial_note=note,
+    )
+
+
+@transaction.atomic
+def dsar_ask_clarification(
+    *, request: DataSubjectRequest, actor: User, message: str
+) -> DataSubjectRequest:
+    if not message.strip():
+        raise ValidationError({"message": "Write what you need to know."})
+    RequestMessage.objects.create(request=request, author=actor, from_staff=True, body=message)
+    return dsar_transition(
+        request=request, to=Status.NEEDS_CLARIFICATION, actor=actor, reason="Clarification asked."
+    )
+
+
+@transaction.atomic
+def dsar_message_post(
+    *, request: DataSubjectRequest, author: User, body: str, from_staff: bool
+) -> RequestMessage:
+    """A message on a request. The requester's answer to a clarification restarts the clock."""
+    if not body.strip():
+        raise ValidationError({"body": "The message is empty."})
+    message = RequestMessage.objects.create(
+        request=request, author=author, from_staff=from_staff, body=body
+    )
+    _audit(request, "dsar.message", author, from_staff=from_staff)
+    if not from_staff and request.status == Status.NEEDS_CLARIFICATION:
+        dsar_transition(request=request, to=Status.PENDING, actor=author, reason="Answer received.")
+        _enqueue_processing(request.pk)
+    elif from_staff:
+        _notify(request.pk, "message")
+    return message
+
+
+@transaction.atomic
+def dsar_reply_and_close(*, request: DataSubjectRequest, actor: User, body: str) -> DataSubjectRequest:
+    """Staff answer a question or complaint; the answer completes the request."""
+    dsar_message_post(request=request, author=actor, body=body, from_staff=True)
+    return dsar_transition(request=request, to=Status.COMPLETED, actor=actor, reason="Answered.")
+
+
+@transaction.atomic
+def dsar_extend(
+    *, request: DataSubjectRequest, actor: User, reason: str, days: int
+) -> DataSubjectRequest:
+    """Extend the deadline once, with a reason the requester is told."""
+    if request.extended_at is not None:
+        raise ValidationError({"days": "This request was already extended once."})
+    if not request.is_open or request.due_at is None:
+        raise ValidationError({"days": "Only an open, verified request can be extended."})
+    if not 1 <= days <= settings.DSAR_EXTENSION_MAX_DAYS:
+        raise ValidationError(
+            {"days": f"Extend by 1 to {settings.DSAR_EXTENSION_MAX_DAYS} days."}
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": "State the reason; the requester is told."})
+    now = timezone.now()
+    new_due = deadlines.extend(request.due_at, days)
+    changed = DataSubjectRequest.objects.filter(pk=request.pk, extended_at__isnull=True).update(
+        due_at=new_due, extended_at=now, extension_reason=reason, warned_threshold_days=None
+    )
+    if not changed:
+        raise ValidationError({"days": "This request was already extended once."})
+    request.due_at, request.extended_at, request.extension_reason = new_due, now, reason
+    RequestEvent.objects.create(
+        request=request, actor=actor, actor_role=Actor.STAFF, reason=f"Deadline extended: {reason}"
+    )
+    _audit(request, "dsar.extended", actor, days=days)
+    _notify(request.pk, "extended")
+    return request
+
+
+def dsar_approve(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
+    """A privacy officer approves what needed approval; the worker carries it out."""
+    scope = {**request.scope, "approved_by": actor.pk, "approved_at": timezone.now().isoformat()}
+    dsar_transition(
+        request=request, to=Status.PENDING, actor=actor, reason="Approved.", scope=scope
+    )
+    _enqueue_processing(request.pk)
+    return request
+
+
+def dsar_retry(*, request: DataSubjectRequest, actor: User | None) -> DataSubjectRequest:
+    dsar_transition(
+        request=request, to=Status.PENDING, actor=actor, reason="Retried.", failure_message=""
+    )
+    _enqueue_processing(request.pk)
+    return request
+
+
+def dsar_mark_verified(*, request: DataSubjectRequest, actor: User, note: str) -> DataSubjectRequest:
+    """Staff verified the requester's identity by other means."""
+    if not note.strip():
+        raise ValidationError({"note": "Say how the identity was verified."})
+    return dsar_verify(request=request, actor=actor, method=VerificationMethod.STAFF, note=note)
+
+
+# --- Fulfilment (called by the worker) ----------------------------------------------------------------
+
+
+def _needs_approval(request: DataSubjectRequest) -> bool:
+    if request.scope.get("approved_by"):
+        return False
+    if request.type == RequestType.DELETE:
+        from .erasure import retained_categories
+
+        return bool(retained_categories(request))
+    if request.type in (RequestType.CORRECT, RequestType.SUPPLEMENT):
+        from .corrections import staff_only_changes
+
+        return bool(staff_only_changes(request))
+    return False
+
+
+def dsar_process(*, request_id: int) -> None:
+    """Carry a pending request forward. Safe to call any number of times for the same request."""
+    from .engines import run_engine
+
+    request = DataSubjectRequest.objects.filter(pk=request_id).first()
+    if request is None or request.status != Status.PENDING:
+        return
+    if request.type in STAFF_ANSWERED:
+        dsar_transition(
+            request=request, to=Status.AWAITING_APPROVAL, actor=None, reason="With our team."
+        )
+        return
+    if request.act_after and request.act_after > timezone.now():
+        return  # a deletion's cool-off: the sweep brings it back when it ends
+    if _needs_approval(request):
+        dsar_transition(
+            request=request,
+            to=Status.AWAITING_APPROVAL,
+            actor=None,
+            reason="A privacy officer must approve this request.",
+        )
+        return
+    if request.type not in AUTOMATED:
+        return
+    try:
+        dsar_transition(
+            request=request,
+            to=Status.IN_PROGRESS,
+            actor=None,
+            reason="Work started.",
+            notify=False,
+            attempts=request.attempts + 1,
+        )
+    except TransitionNotAllowed:
+        return  # another worker claimed it
+    try:
+        run_engine(request)
+    except Exception as exc:
+        # The error's type only: messages can carry personal data.
+        dsar_transition(
+            request=request,
+            to=Status.FAILED,
+            actor=None,
+            reason="Work failed; staff can retry.",
+            failure_message=type(exc).__name__,
+        )
+        raise
+    dsar_transition(request=request, to=Status.COMPLETED, actor=None, reason="Done.")
