@@ -1,4 +1,7 @@
-"""Support staff find users and view and correct profiles. Hashes and MFA secrets stay hidden."""
+"""Support staff find users and view and correct profiles. Hashes and MFA secrets stay hidden.
+
+Every page showing a user's personal data is audited (AuditedViewMixin).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
+from requests_dsar.admin_audit import AuditedViewMixin
+
+from . import services
 from .models import AccessLogEntry, ApiToken, LoginEvent, Profile, User
 
 
@@ -48,7 +54,7 @@ class LoginEventInline(ReadOnlyInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedViewMixin, DjangoUserAdmin):
     ordering = ["-date_joined"]
     list_display = ["id", "email", "is_active", "is_staff", "date_joined", "last_login"]
     list_filter = ["is_active", "is_staff", "is_superuser"]
@@ -64,18 +70,48 @@ class UserAdmin(DjangoUserAdmin):
     filter_horizontal = ["groups"]
     inlines = [ProfileInline, LoginEventInline]
 
+    def save_formset(self, request: HttpRequest, form, formset, change) -> None:  # type: ignore[no-untyped-def]
+        if formset.model is not Profile:
+            return super().save_formset(request, form, formset, change)
+        for profile_form in formset.forms:
+            if profile_form.has_changed() and profile_form.instance.pk:
+                _correct_profile(request, profile_form)
+            elif profile_form.has_changed():
+                profile_form.save()
+        return None
+
+
+def _correct_profile(request: HttpRequest, form) -> None:  # type: ignore[no-untyped-def]
+    """A staff correction goes through the same service as the user's own edits, and is audited."""
+    profile = form.instance
+    services.profile_update(
+        user=profile.user,
+        actor=request.user,  # type: ignore[arg-type]
+        data={
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.PROFILE_EDITABLE_FIELDS
+        },
+    )
+
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(AuditedViewMixin, admin.ModelAdmin):
     list_display = ["user", "nickname", "region", "updated_at"]
     search_fields = ["user__email", "nickname", "name"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
-    readonly_fields = ["updated_at"]
+    readonly_fields = ["user", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: Profile, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        if change:
+            _correct_profile(request, form)
+        else:
+            super().save_model(request, obj, form, change)
 
 
 @admin.register(AccessLogEntry)
-class AccessLogEntryAdmin(admin.ModelAdmin):
+class AccessLogEntryAdmin(AuditedViewMixin, admin.ModelAdmin):
     list_display = ["created_at", "user", "method", "path", "status_code"]
     list_filter = ["method", "status_code"]
     search_fields = ["user__email"]
@@ -91,7 +127,7 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedViewMixin, admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at"]
     search_fields = ["user__email", "name", "prefix"]
     fields = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at")
@@ -106,7 +142,7 @@ admin.site.unregister(Authenticator)
 
 
 @admin.register(Authenticator)
-class AuthenticatorAdmin(admin.ModelAdmin):
+class AuthenticatorAdmin(AuditedViewMixin, admin.ModelAdmin):
     list_display = ["user", "type", "created_at", "last_used_at"]
     list_filter = ["type"]
     search_fields = ["user__email"]

@@ -6,6 +6,13 @@ from django.db.models import QuerySet
 
 from requests_dsar.registry import Retention, Strategy, erased_email, fixed, null, register
 
+
+def _drop_memberships(users: QuerySet) -> None:
+    for user in users:
+        user.groups.clear()
+        user.user_permissions.clear()
+
+
 register(
     "accounts.User",
     category="account",
@@ -27,6 +34,7 @@ register(
         "is_staff": fixed(False),
         "is_superuser": fixed(False),
     },
+    before_erase=_drop_memberships,
     order=1000,
 )
 register(

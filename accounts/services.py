@@ -49,6 +49,18 @@ def profile_update(*, user: User, actor: User, data: Mapping[str, Any]) -> Profi
         setattr(profile, name, value)
     profile.full_clean(exclude=["user"])
     profile.save(update_fields=[*data.keys(), "updated_at"])
+    if actor.pk != user.pk and data:
+        from requests_dsar.audit import audit_append
+
+        # Someone else (staff, a correction request's officer) changed this user's data.
+        audit_append(
+            action="profile.corrected",
+            actor_user_id=actor.pk,
+            actor_role="staff",
+            target_type="accounts.user",
+            target_id=user.pk,
+            data={"fields": sorted(data)},
+        )
     return profile
 
 

@@ -325,6 +325,9 @@ DSAR_ARCHIVE_LIFETIME_DAYS = env.int("DSAR_ARCHIVE_LIFETIME_DAYS", default=7)
 DSAR_STALLED_AFTER_MINUTES = env.int("DSAR_STALLED_AFTER_MINUTES", default=30)
 DSAR_CODE_TTL_MINUTES = env.int("DSAR_CODE_TTL_MINUTES", default=15)
 DSAR_CODE_MAX_ATTEMPTS = env.int("DSAR_CODE_MAX_ATTEMPTS", default=5)
+# The signed-out request form and its code page, per client IP address and hour.
+DSAR_PUBLIC_REQUESTS_PER_HOUR = env.int("DSAR_PUBLIC_REQUESTS_PER_HOUR", default=5)
+DSAR_PUBLIC_CODE_TRIES_PER_HOUR = env.int("DSAR_PUBLIC_CODE_TRIES_PER_HOUR", default=20)
 # Key for the keyed hash that pseudonymizes erased subjects; defaults to SECRET_KEY.
 DSAR_PSEUDONYM_KEY = env.str("DSAR_PSEUDONYM_KEY", default="")
 # Keys for export archives at rest, "id:base64-32-bytes", newest first (rotation: see docs/).
@@ -350,6 +353,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
+        "transfer_pull": env.str("API_THROTTLE_TRANSFER_PULL", default="10/min"),
+        # New e-mailed codes for a request (POST /api/v1/requests/{id}/code/).
+        "dsar_code": "5/hour",
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
@@ -377,7 +383,9 @@ STORAGES = {
     # Exports are encrypted before they reach storage; any S3-compatible store works through
     # django-storages by setting STORAGE_BACKEND (see docs/operations.md).
     "default": {
-        "BACKEND": env.str("STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "BACKEND": env.str(
+            "STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        ),
         "OPTIONS": env.json("STORAGE_OPTIONS", default={}),
     },
     "staticfiles": {

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from requests_dsar.urls import public_urlpatterns
+
 from . import views
 
 urlpatterns = [
@@ -9,6 +11,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("dashboard/", include("accounts.urls")),
+    path("files/", include("requests_dsar.download_urls")),
+    path("dashboard/requests/", include("requests_dsar.urls")),
+    path("privacy/request/", include((public_urlpatterns, "dsar_public"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("config.api", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

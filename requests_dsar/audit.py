@@ -79,7 +79,9 @@ def audit_verify(batch_size: int = 5000) -> ChainReport:
     checked = 0
     for entry in AuditLogEntry.objects.order_by("pk").iterator(chunk_size=batch_size):
         if entry.prev_hash != prev:
-            return ChainReport(checked, entry.pk, "its previous-hash does not match the entry before")
+            return ChainReport(
+                checked, entry.pk, "its previous-hash does not match the entry before"
+            )
         if _entry_hash(prev, _hashed_fields(entry)) != entry.hash:
             return ChainReport(checked, entry.pk, "its content does not match its hash")
         prev = entry.hash

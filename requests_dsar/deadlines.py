@@ -41,7 +41,9 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     """Calendar months: 31 January + 1 month is the last day of February."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
 
 
 def end_of_day(day: datetime.date) -> datetime.datetime:
@@ -62,7 +64,9 @@ def due_at(verified_at: datetime.datetime, jurisdiction: str) -> datetime.dateti
     return add_period(verified_at, rule_for(jurisdiction))
 
 
-def resume(due: datetime.datetime, paused_at: datetime.datetime, now: datetime.datetime) -> datetime.datetime:
+def resume(
+    due: datetime.datetime, paused_at: datetime.datetime, now: datetime.datetime
+) -> datetime.datetime:
     """The deadline after a pause: moved by exactly the time spent waiting."""
     return due + max(now - paused_at, datetime.timedelta(0))
 

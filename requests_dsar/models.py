@@ -149,7 +149,8 @@ class DataSubjectRequest(models.Model):
                 name="dsar_denial_has_reason",
             ),
             models.CheckConstraint(
-                condition=~models.Q(denial_reason="legal_exemption") | ~models.Q(legal_exemption=""),
+                condition=~models.Q(denial_reason="legal_exemption")
+                | ~models.Q(legal_exemption=""),
                 name="dsar_exemption_is_named",
             ),
         ]
@@ -196,7 +197,9 @@ class RequestEvent(models.Model):
 class RequestMessage(models.Model):
     """A secure message between the requester and staff, shown on the request's page."""
 
-    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="messages")
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="messages"
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -228,7 +231,9 @@ class VerificationCode(models.Model):
 class ExportArchive(models.Model):
     """An encrypted export (copy, transfer, access) kept in Django's storage until it expires."""
 
-    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="archives")
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="archives"
+    )
     storage_name = models.CharField(max_length=300)
     key_id = models.CharField(max_length=40)
     size = models.PositiveBigIntegerField(default=0)
@@ -236,7 +241,7 @@ class ExportArchive(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     download_count = models.PositiveIntegerField(default=0)
-    pull_token_hash = models.CharField(max_length=64, blank=True)
+    pull_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     pull_token_expires_at = models.DateTimeField(null=True, blank=True)
     pulled_at = models.DateTimeField(null=True, blank=True)
     pulled_by = models.CharField(max_length=200, blank=True)

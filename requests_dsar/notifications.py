@@ -39,7 +39,11 @@ def _send(template: str, context: dict, to: str) -> None:
 
 
 def notify_requester(*, request_id: int, event: str) -> None:
-    request = DataSubjectRequest.objects.select_related("subject", "requester").filter(pk=request_id).first()
+    request = (
+        DataSubjectRequest.objects.select_related("subject", "requester")
+        .filter(pk=request_id)
+        .first()
+    )
     if request is None:
         return
     if request.type == RequestType.DELETE and event == Status.COMPLETED:
@@ -71,6 +75,24 @@ def send_verification_code(*, request_id: int, code: str) -> None:
     )
 
 
+def send_erasure_confirmation(
+    *, request: DataSubjectRequest, to: Iterable[str], retained: Iterable[tuple[str, str]]
+) -> None:
+    """Tell the requester their deletion is being carried out, before their address is erased.
+
+    `retained` lists (category label, legal basis) of what is kept: registry text, not values.
+    """
+    context = {
+        "whole_account": not request.scope.get("categories"),
+        "reference": str(request.public_id)[:8],
+        "retained": list(retained),
+        "contact_email": settings.COMPANY_CONTACT_EMAIL,
+    }
+    for address in dict.fromkeys(to):
+        if address and not address.endswith(UNDELIVERABLE_DOMAIN):
+            _send("erasure_done", context, address)
+
+
 def staff_recipients() -> list[str]:
     permission = Permission.objects.filter(
         codename="view_datasubjectrequest", content_type__app_label="requests_dsar"
@@ -92,7 +114,8 @@ def warn_staff(*, kind: str, request_ids: Iterable[int], days: int) -> None:
         "days": days,
         "count": len(ids),
         "ids": ids,
-        "queue_url": settings.PORTAL_URL + reverse("admin:requests_dsar_datasubjectrequest_changelist"),
+        "queue_url": settings.PORTAL_URL
+        + reverse("admin:requests_dsar_datasubjectrequest_changelist"),
     }
     subject = render_to_string("requests_dsar/email/staff_deadline_subject.txt", context).strip()
     body = render_to_string("requests_dsar/email/staff_deadline_message.txt", context)

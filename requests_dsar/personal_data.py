@@ -32,7 +32,14 @@ register(
     },
     strategy=Strategy.ANONYMIZE,
     # Requests stay as de-identified proof (subject_hash); their free text goes.
-    anonymize={"details": fixed(""), "contact_email": fixed(""), "scope": fixed({})},
+    anonymize={
+        "details": fixed(""),
+        "contact_email": fixed(""),
+        "scope": fixed({}),
+        # Staff notes may name the person too.
+        "extension_reason": fixed(""),
+        "denial_note": fixed(""),
+    },
     order=900,
 )
 register(

@@ -68,7 +68,9 @@ def random_string(length: int = 16) -> Anonymizer:
 def hashed() -> Anonymizer:
     """SHA-256 of the value: stable, but guessable for short values; prefer `keyed_hash`."""
     return Anonymizer(
-        "hash", lambda value, key: hashlib.sha256(str(value).encode()).hexdigest() if value else value, True
+        "hash",
+        lambda value, key: hashlib.sha256(str(value).encode()).hexdigest() if value else value,
+        True,
     )
 
 
@@ -138,7 +140,11 @@ class PersonalData:
         names = {f.name for f in model._meta.get_fields()} | {
             f.attname for f in model._meta.concrete_fields
         }
-        found = [f"field {name!r} does not exist" for name in [*self.fields, *self.anonymize] if name not in names]
+        found = [
+            f"field {name!r} does not exist"
+            for name in [*self.fields, *self.anonymize]
+            if name not in names
+        ]
         if self.strategy is Strategy.ANONYMIZE and not self.anonymize:
             found.append("strategy 'anonymize' names no field to anonymize")
         if self.strategy is Strategy.RETAIN and self.retention is None:

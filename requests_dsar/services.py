@@ -132,7 +132,9 @@ def _clean_scope(request_type: str, scope: Mapping[str, Any] | None) -> dict[str
     if categories is not None:
         known = {key for key, _label in registry.categories()}
         if not isinstance(categories, list) or not categories:
-            raise ValidationError({"scope": "Choose at least one category, or leave it out for all."})
+            raise ValidationError(
+                {"scope": "Choose at least one category, or leave it out for all."}
+            )
         unknown = sorted(set(map(str, categories)) - known)
         if unknown:
             raise ValidationError({"scope": f"Unknown categories: {', '.join(unknown)}."})
@@ -169,6 +171,15 @@ def dsar_request_create(
         .filter(subject=subject, type=type, status__in=[s for s in Status if s not in TERMINAL])
         .first()
     )
+    if open_one is not None and type in (RequestType.CORRECT, RequestType.SUPPLEMENT):
+        if open_one.status == Status.IN_PROGRESS:
+            open_one = None  # being applied now: the new changes make a request of their own
+        else:
+            # The new changes join the open request's (a later value for a field wins).
+            merged = {c["field"]: c for c in open_one.scope.get("changes", [])}
+            merged.update({c["field"]: c for c in clean_scope.get("changes", [])})
+            open_one.scope = {**open_one.scope, "changes": list(merged.values())}
+            open_one.save(update_fields=["scope"])
     if open_one is not None:
         if details.strip():
             RequestMessage.objects.create(request=open_one, author=requester, body=details)
@@ -207,7 +218,9 @@ def dsar_request_create(
 
 
 def _hash_code(request: DataSubjectRequest, code: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"{request.pk}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"{request.pk}:{code}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 @transaction.atomic
@@ -218,7 +231,8 @@ def dsar_code_issue(*, request: DataSubjectRequest) -> None:
         request=request,
         defaults={
             "code_hash": _hash_code(request, code),
-            "expires_at": timezone.now() + datetime.timedelta(minutes=settings.DSAR_CODE_TTL_MINUTES),
+            "expires_at": timezone.now()
+            + datetime.timedelta(minutes=settings.DSAR_CODE_TTL_MINUTES),
             "attempts": 0,
         },
     )
@@ -256,13 +270,13 @@ def dsar_verify(
     }
     if request.type == RequestType.DELETE:
         updates["act_after"] = now + datetime.timedelta(days=settings.DSAR_ERASURE_COOL_OFF_DAYS)
-    reason = note or VerificationMethod(method).label
+    reason = note or str(VerificationMethod(method).label)
     dsar_transition(request=request, to=Status.PENDING, actor=actor, reason=reason, **updates)
     _enqueue_processing(request.pk)
     return request
 
 
-# --- Requester and staff actions -------------------------------------------------------------------
+# --- Requester and staff actions ----------------------------------------------------------------
 
 
 def dsar_cancel(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
@@ -330,7 +344,9 @@ def dsar_message_post(
 
 
 @transaction.atomic
-def dsar_reply_and_close(*, request: DataSubjectRequest, actor: User, body: str) -> DataSubjectRequest:
+def dsar_reply_and_close(
+    *, request: DataSubjectRequest, actor: User, body: str
+) -> DataSubjectRequest:
     """Staff answer a question or complaint; the answer completes the request."""
     dsar_message_post(request=request, author=actor, body=body, from_staff=True)
     return dsar_transition(request=request, to=Status.COMPLETED, actor=actor, reason="Answered.")
@@ -346,9 +362,7 @@ def dsar_extend(
     if not request.is_open or request.due_at is None:
         raise ValidationError({"days": "Only an open, verified request can be extended."})
     if not 1 <= days <= settings.DSAR_EXTENSION_MAX_DAYS:
-        raise ValidationError(
-            {"days": f"Extend by 1 to {settings.DSAR_EXTENSION_MAX_DAYS} days."}
-        )
+        raise ValidationError({"days": f"Extend by 1 to {settings.DSAR_EXTENSION_MAX_DAYS} days."})
     if not reason.strip():
         raise ValidationError({"reason": "State the reason; the requester is told."})
     now = timezone.now()
@@ -368,7 +382,18 @@ def dsar_extend(
 
 
 def dsar_approve(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
-    """A privacy officer approves what needed approval; the worker carries it out."""
+    """A privacy officer approves what needed approval; the worker carries it out.
+
+    Corrections with changes staff apply by hand are approved through
+    `corrections.correction_approve`, which records those changes first.
+    """
+    if request.type in (RequestType.CORRECT, RequestType.SUPPLEMENT):
+        from .corrections import unrecorded_staff_changes
+
+        if unrecorded_staff_changes(request):
+            raise ValidationError(
+                {"changes": "Record the changes applied by hand before approving."}
+            )
     scope = {**request.scope, "approved_by": actor.pk, "approved_at": timezone.now().isoformat()}
     dsar_transition(
         request=request, to=Status.PENDING, actor=actor, reason="Approved.", scope=scope
@@ -385,14 +410,16 @@ def dsar_retry(*, request: DataSubjectRequest, actor: User | None) -> DataSubjec
     return request
 
 
-def dsar_mark_verified(*, request: DataSubjectRequest, actor: User, note: str) -> DataSubjectRequest:
+def dsar_mark_verified(
+    *, request: DataSubjectRequest, actor: User, note: str
+) -> DataSubjectRequest:
     """Staff verified the requester's identity by other means."""
     if not note.strip():
         raise ValidationError({"note": "Say how the identity was verified."})
     return dsar_verify(request=request, actor=actor, method=VerificationMethod.STAFF, note=note)
 
 
-# --- Fulfilment (called by the worker) ----------------------------------------------------------------
+# --- Fulfilment (called by the worker) ----------------------------------------------------------
 
 
 def _needs_approval(request: DataSubjectRequest) -> bool:
@@ -423,6 +450,11 @@ def dsar_process(*, request_id: int) -> None:
         return
     if request.act_after and request.act_after > timezone.now():
         return  # a deletion's cool-off: the sweep brings it back when it ends
+    if request.type in (RequestType.CORRECT, RequestType.SUPPLEMENT):
+        from .corrections import apply_user_editable
+
+        # What requesters may edit themselves applies at once, before any wait for staff.
+        apply_user_editable(request)
     if _needs_approval(request):
         dsar_transition(
             request=request,

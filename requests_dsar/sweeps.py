@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .audit import audit_append
+from .export import archives_expire
 from .models import Actor, DataSubjectRequest, Status
 from .notifications import warn_staff
 from .services import dsar_transition
@@ -88,4 +89,11 @@ def sweep() -> None:
     now = timezone.now()
     requeued = requeue_stalled(now)
     warned, overdue = warn_deadlines(now)
-    logger.info("request sweep: %d queued, %d warned, %d overdue", requeued, warned, overdue)
+    expired = archives_expire(now=now)
+    logger.info(
+        "request sweep: %d queued, %d warned, %d overdue, %d archives expired",
+        requeued,
+        warned,
+        overdue,
+        expired,
+    )

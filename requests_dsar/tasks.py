@@ -1,4 +1,4 @@
-"""Celery tasks for requests: thin, by id, idempotent. The row is the truth; the broker a wake-up."""
+"""Celery tasks for requests: thin, by id, idempotent. The row is the truth; the broker wakes."""
 
 from __future__ import annotations
 

@@ -28,7 +28,9 @@ CANCELLABLE = frozenset(
     {S.IDENTITY_UNVERIFIED, S.PENDING, S.NEEDS_CLARIFICATION, S.AWAITING_APPROVAL, S.FAILED}
 )
 CANCELLABLE_IN_PROGRESS = frozenset(
-    t for t in RequestType if t not in {RequestType.DELETE, RequestType.CORRECT, RequestType.SUPPLEMENT}
+    t
+    for t in RequestType
+    if t not in {RequestType.DELETE, RequestType.CORRECT, RequestType.SUPPLEMENT}
 )
 
 # Types a worker fulfils on its own; the others go to staff (questions, complaints).

@@ -3,6 +3,7 @@ marked `integration` also get a live Celery worker process and a real SMTP sink.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -104,13 +105,19 @@ def smtp_sink() -> Iterator[SmtpSink]:
     sink.controller.stop()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, smtp_sink):  # type: ignore[no-untyped-def]
-    """A real `celery worker` process on the test database, Redis and the SMTP sink."""
+@contextlib.contextmanager
+def start_worker(
+    smtp_sink: SmtpSink,
+    *,
+    name: str = "pytest",
+    queues: str | None = None,
+    log_name: str = "test-worker.log",
+) -> Iterator[subprocess.Popen]:
+    """Run a real `celery worker` process on the test database, Redis and the SMTP sink until
+    the block ends. `name` is the node name (a second worker needs its own); `queues` limits
+    what it consumes (`-Q`). Tests may kill the process; it is terminated if still alive."""
     from django.db import connection
 
-    if not SERVICES:
-        pytest.skip("needs `make test`'s PostgreSQL and Redis")
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -118,7 +125,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_sink):  # typ
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_sink.port}",
         "PYTHONUNBUFFERED": "1",
     }
-    log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115
+    node = f"{name}@{socket.gethostname()}"
+    log = open(ROOT / "var" / log_name, "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -132,7 +140,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_sink):  # typ
             "--without-mingle",
             "--loglevel=INFO",
             "-n",
-            "pytest@%h",
+            node,
+            *(["-Q", queues] if queues else []),
         ],
         cwd=ROOT,
         env=env,
@@ -141,7 +150,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_sink):  # typ
     )
     try:
         deadline = time.monotonic() + 60
-        while not celery_app.control.ping(timeout=0.5):
+        # Ask this worker by name: another one already running would answer a broadcast.
+        while not celery_app.control.ping(destination=[node], timeout=0.5):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Celery worker did not start: see {log.name}")
         yield proc
@@ -151,4 +161,13 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_sink):  # typ
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-    log.close()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, smtp_sink):  # type: ignore[no-untyped-def]
+    """A real `celery worker` process on the test database, Redis and the SMTP sink."""
+    if not SERVICES:
+        pytest.skip("needs `make test`'s PostgreSQL and Redis")
+    with start_worker(smtp_sink) as proc:
+        yield proc

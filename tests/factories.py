@@ -6,9 +6,10 @@ import datetime
 
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from accounts.models import LoginEvent, Profile, User
+from accounts.models import AccessLogEntry, LoginEvent, Profile, User
 
 DEFAULT_PASSWORD = "a-long-test-password-42"
 
@@ -66,3 +67,55 @@ class LoginEventFactory(DjangoModelFactory):
     browser = "Chrome 120.0"
     operating_system = "Linux"
     method = LoginEvent.Method.PASSWORD
+
+
+class AccessLogEntryFactory(DjangoModelFactory):
+    class Meta:
+        model = AccessLogEntry
+
+    user = factory.SubFactory(UserFactory)
+    ip_address = factory.Faker("ipv4")
+    method = "GET"
+    path = factory.Sequence(lambda n: f"/dashboard/page/{n}/")
+    status_code = 200
+    user_agent = "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0"
+
+
+# --- Staff roles and requests (the request queue's tests) ---------------------------------------
+
+
+class SupportAgentFactory(UserFactory):
+    is_staff = True
+
+    @factory.post_generation
+    def role(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            from django.contrib.auth.models import Group
+
+            obj.groups.add(Group.objects.get(name="Support agents"))
+
+
+class PrivacyOfficerFactory(UserFactory):
+    is_staff = True
+
+    @factory.post_generation
+    def role(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            from django.contrib.auth.models import Group
+
+            obj.groups.add(Group.objects.get(name="Privacy officers"))
+
+
+class DataSubjectRequestFactory(DjangoModelFactory):
+    """A verified request with its clock running; pass `due_at`/`status` to place it."""
+
+    class Meta:
+        model = "requests_dsar.DataSubjectRequest"
+
+    type = "access"
+    status = "pending"
+    subject = factory.SubFactory(UserFactory)
+    requester = factory.SelfAttribute("subject")
+    verified_at = factory.LazyFunction(timezone.now)
+    verification_method = "reauthentication"
+    due_at = factory.LazyAttribute(lambda o: o.verified_at + datetime.timedelta(days=15))

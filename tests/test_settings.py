@@ -30,7 +30,8 @@ PRODUCTION = {
     "DJANGO_ENV": "production",
     "SECRET_KEY": "k" * 30 + "-a-long-random-production-secret-value",
     "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-    "EXPORT_ENCRYPTION_KEYS": "k1:" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode(),
+    "EXPORT_ENCRYPTION_KEYS": "k1:"
+    + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode(),
     "ALLOWED_HOSTS": "privacy.example.org",
 }
 
@@ -40,7 +41,9 @@ def test_production_settings_pass_check_deploy_without_warnings():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "EXPORT_ENCRYPTION_KEYS"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "EXPORT_ENCRYPTION_KEYS"]
+)
 def test_production_refuses_to_start_without_its_secrets(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     result = manage("check", **env)

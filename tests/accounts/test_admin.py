@@ -83,3 +83,33 @@ def test_totp_secrets_are_encrypted_at_rest():
     stored = Authenticator.objects.get(user=user).data["secret"]
     assert stored != SECRET
     assert TOTP(Authenticator.objects.get(user=user)).validate_code(pyotp.TOTP(SECRET).now())
+
+
+def test_a_staff_correction_of_a_profile_is_saved_and_audited(password):
+    from accounts.models import Profile
+    from requests_dsar.models import AuditLogEntry
+    from tests.factories import ProfileFactory
+
+    staff, client = staff_signed_in_with_totp(password)
+    profile = ProfileFactory(nickname="typo")
+    url = reverse("admin:accounts_profile_change", args=[profile.pk])
+    data = {
+        "nickname": "fixed",
+        "name": profile.name,
+        "occupation": profile.occupation,
+        "signature": profile.signature,
+        "gender": profile.gender,
+        "birth_date": profile.birth_date.isoformat(),
+        "region": "FR",
+        "education": profile.education,
+        "bio": profile.bio,
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert Profile.objects.get(pk=profile.pk).nickname == "fixed"
+    entry = AuditLogEntry.objects.get(action="profile.corrected")
+    assert (entry.actor_user_id, entry.target_id, entry.data) == (
+        staff.pk,
+        str(profile.user_id),
+        {"fields": ["nickname"]},
+    )

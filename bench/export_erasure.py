@@ -1,0 +1,132 @@
+"""Export and erasure of a heavy user, beside the plain SQL that reads or deletes the same rows.
+
+A user with BENCH_ACCESS_ROWS access-log rows (100,000 by default) and BENCH_OTHER_ROWS rows
+elsewhere (login history). Prints wall time, peak Python memory during the work (tracemalloc)
+and the process's peak RSS, the archive size, and the floor: the plain SQL SELECT (export) or
+DELETE (erasure) of the same rows. Figures, not assertions. Targets: within 3x of the floor and
+under 200 MB peak memory.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+ACCESS_ROWS = int(os.environ.get("BENCH_ACCESS_ROWS", "100000"))
+OTHER_ROWS = int(os.environ.get("BENCH_OTHER_ROWS", "1000"))
+
+
+def populate():
+    from accounts.models import AccessLogEntry, LoginEvent, Profile, User
+
+    user = User.objects.create_user(email=f"heavy-{time.time_ns()}@example.org", password="x" * 12)
+    Profile.objects.create(user=user, nickname="heavy", bio="b" * 500)
+    now = timezone.now()
+    batch = []
+    for i in range(ACCESS_ROWS):
+        batch.append(
+            AccessLogEntry(
+                user=user,
+                created_at=now - datetime.timedelta(seconds=i),
+                ip_address="198.51.100.7",
+                method="GET",
+                path=f"/dashboard/page/{i}/",
+                status_code=200,
+                user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
+            )
+        )
+        if len(batch) == 5000:
+            AccessLogEntry.objects.bulk_create(batch)
+            batch.clear()
+    AccessLogEntry.objects.bulk_create(batch)
+    LoginEvent.objects.bulk_create(
+        LoginEvent(user=user, ip_address="198.51.100.7", method="password", browser="Firefox")
+        for _ in range(OTHER_ROWS)
+    )
+    return user
+
+
+def measure(label, work):
+    tracemalloc.start()
+    start = time.perf_counter()
+    result = work()
+    elapsed = time.perf_counter() - start
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{connection.vendor:10} {label:22} {elapsed:7.2f} s   "
+        f"peak traced {peak / 2**20:6.1f} MB   process peak RSS {rss_mb:6.0f} MB"
+    )
+    return elapsed, result
+
+
+def floor_select(user_id):
+    with connection.cursor() as cursor:
+        for table in ("accounts_accesslogentry", "accounts_loginevent"):
+            cursor.execute(f"SELECT * FROM {table} WHERE user_id = %s", [user_id])
+            while cursor.fetchmany(2000):
+                pass
+
+
+def floor_delete(user_id):
+    with connection.cursor() as cursor:
+        for table in ("accounts_accesslogentry", "accounts_loginevent"):
+            cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", [user_id])
+
+
+def run_request(user, type_):
+    from requests_dsar import services
+    from requests_dsar.models import DataSubjectRequest
+
+    request, _ = services.dsar_request_create(
+        subject=user, requester=user, type=type_, reauthenticated=True
+    )
+    DataSubjectRequest.objects.filter(pk=request.pk).update(act_after=None)
+    services.dsar_process(request_id=request.pk)
+    request.refresh_from_db()
+    assert request.status == "completed", request.status
+    return request
+
+
+def main() -> None:
+    setup_test_environment()
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        print(f"{connection.vendor}: {ACCESS_ROWS} access-log rows + {OTHER_ROWS} login rows")
+        user = populate()
+        floor, _ = measure("floor: plain SELECT", lambda: floor_select(user.pk))
+        export_time, request = measure("export (copy)", lambda: run_request(user, "copy"))
+        archive = request.archives.get()
+        print(f"{connection.vendor:10} archive size {archive.size / 2**20:.1f} MB (encrypted)")
+        print(f"{connection.vendor:10} export / floor = {export_time / floor:.1f}x")
+
+        erasure_user = populate()
+        floor_user = populate()
+        floor, _ = measure("floor: plain DELETE", lambda: floor_delete(floor_user.pk))
+        erase_time, _ = measure("erasure (delete)", lambda: run_request(erasure_user, "delete"))
+        print(f"{connection.vendor:10} erasure / floor = {erase_time / floor:.1f}x")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

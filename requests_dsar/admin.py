@@ -1,0 +1,506 @@
+"""The staff request queue, worked by deadline.
+
+Every field of a request is read-only here: a request changes only through the services, from
+the buttons on its page (each a small form, a custom admin view, see admin_actions.py) or the
+queue's bulk actions. Permissions are checked on every request, not only when drawing the
+buttons. Pages showing a user's personal data are audited (AuditedViewMixin).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from accounts.models import User
+from accounts.selectors import profile_for
+from accounts.services import PROFILE_EDITABLE_FIELDS
+
+from . import corrections
+from .admin_actions import (
+    APPROVE,
+    STAFF_ACTIONS,
+    WORK,
+    ConfirmForm,
+    StaffAction,
+    add_form_errors,
+    due_badge,
+    is_correction,
+    reference,
+)
+from .admin_audit import AuditedViewMixin, audit_staff_view
+from .models import (
+    OPEN_STATUSES,
+    AppliedCorrection,
+    AuditLogEntry,
+    DataSubjectRequest,
+    ErasureRecord,
+    ExportArchive,
+    RequestEvent,
+    RequestMessage,
+    Status,
+)
+from .workflow import TransitionNotAllowed
+
+# --- Queue filters --------------------------------------------------------------------------
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    title = "deadline"
+    parameter_name = "deadline"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("overdue", "Overdue"),
+            ("3", "Due within 3 days"),
+            ("7", "Due within 7 days"),
+            ("14", "Due within 14 days"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        value = self.value()
+        if value is None:
+            return None
+        now = timezone.now()
+        open_ones = queryset.filter(status__in=OPEN_STATUSES, due_at__isnull=False)
+        if value == "overdue":
+            return open_ones.filter(due_at__lt=now, paused_at__isnull=True)
+        if value in {"3", "7", "14"}:
+            limit = now + datetime.timedelta(days=int(value))
+            return open_ones.filter(due_at__gte=now, due_at__lte=limit)
+        return None
+
+
+class WorkFilter(admin.SimpleListFilter):
+    title = "needs"
+    parameter_name = "needs"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("open", "Any open request"),
+            ("approval", "Awaiting approval"),
+            ("verification", "Identity to verify"),
+            ("retry", "Failed: retry"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        statuses = {
+            "open": OPEN_STATUSES,
+            "approval": {Status.AWAITING_APPROVAL},
+            "verification": {Status.IDENTITY_UNVERIFIED},
+            "retry": {Status.FAILED},
+        }.get(self.value() or "")
+        return queryset.filter(status__in=statuses) if statuses else None
+
+
+# --- Inlines ------------------------------------------------------------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RequestEventInline(ReadOnlyInline):
+    model = RequestEvent
+    fields = ("at", "actor_role", "actor", "from_status", "to_status", "reason")
+    readonly_fields = fields
+    verbose_name_plural = "history"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("actor")
+
+
+class RequestMessageInline(ReadOnlyInline):
+    model = RequestMessage
+    fields = ("created_at", "from_staff", "author", "body")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("author")
+
+
+class AppliedCorrectionInline(ReadOnlyInline):
+    model = AppliedCorrection
+    fields = ("field", "before", "after", "applied_at", "applied_by")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("applied_by")
+
+
+class ExportArchiveInline(ReadOnlyInline):
+    """Metadata only: never the storage name, key or tokens."""
+
+    model = ExportArchive
+    fields = ("created_at", "expires_at", "size", "download_count", "pulled_at", "deleted_at")
+    readonly_fields = fields
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("requests_dsar.view_datasubjectrequest"))
+
+
+class ErasureRecordInline(admin.StackedInline):
+    model = ErasureRecord
+    can_delete = False
+    fields = ("performed_at", "subject_hash", "summary")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- The queue ------------------------------------------------------------------------------
+
+
+@admin.register(DataSubjectRequest)
+class DataSubjectRequestAdmin(AuditedViewMixin, admin.ModelAdmin):
+    list_display = ["reference", "type", "status", "subject_display", "received_at", "due"]
+    list_display_links = ["reference"]
+    list_filter = [DeadlineFilter, WorkFilter, "type", "status"]
+    list_select_related = ["subject"]
+    search_fields = ["public_id", "subject__email"]
+    # Most urgent first; requests whose clock has not started (unverified) last.
+    ordering = [F("due_at").asc(nulls_last=True), "pk"]  # type: ignore[list-item]
+    show_full_result_count = False
+    actions = ["approve_selected", "retry_selected"]
+    change_form_template = "admin/requests_dsar/datasubjectrequest/change_form.html"
+    action_template = "admin/requests_dsar/datasubjectrequest/staff_action.html"
+    inlines = [
+        RequestEventInline,
+        RequestMessageInline,
+        AppliedCorrectionInline,
+        ExportArchiveInline,
+        ErasureRecordInline,
+    ]
+    fieldsets = [
+        (
+            "Request",
+            {
+                "fields": [
+                    "public_id",
+                    "type",
+                    "status",
+                    "subject_link",
+                    "requester_link",
+                    "contact_email",
+                    "jurisdiction",
+                    "details",
+                    "requested_changes",
+                    "scope_summary",
+                ]
+            },
+        ),
+        (
+            "Deadline",
+            {
+                "fields": [
+                    "received_at",
+                    "verified_at",
+                    "verification_method",
+                    "due",
+                    "paused_at",
+                    "extended_at",
+                    "extension_reason",
+                    "act_after",
+                    "status_changed_at",
+                    "completed_at",
+                ]
+            },
+        ),
+        (
+            "Outcome",
+            {
+                "fields": [
+                    "denial_reason",
+                    "legal_exemption",
+                    "denial_note",
+                    "failure_message",
+                    "attempts",
+                    "subject_hash",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [
+        "subject_link",
+        "requester_link",
+        "requested_changes",
+        "scope_summary",
+        "due",
+    ]
+
+    class Media:
+        css = {"all": ["admin/css/requests_dsar.css"]}
+
+    # Requests arrive through the services and stay as proof; staff never edit their fields.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_work_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(WORK))
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(APPROVE))
+
+    # --- Columns and fields
+
+    @admin.display(description="Reference", ordering="public_id")
+    def reference(self, obj: DataSubjectRequest) -> str:
+        return reference(obj)
+
+    @admin.display(description="Subject")
+    def subject_display(self, obj: DataSubjectRequest) -> str:
+        if obj.subject is None:
+            return "erased"
+        return f"#{obj.subject_id} · {obj.subject.email}"
+
+    @admin.display(description="Due", ordering=F("due_at").asc(nulls_last=True))
+    def due(self, obj: DataSubjectRequest) -> SafeString | str:
+        return due_badge(obj)
+
+    def _user_link(self, user: User | None) -> SafeString | str:
+        if user is None:
+            return "—"
+        url = reverse("admin:accounts_user_change", args=[user.pk])
+        return format_html('<a href="{}">User #{} · {}</a>', url, user.pk, user.email)
+
+    @admin.display(description="Subject")
+    def subject_link(self, obj: DataSubjectRequest) -> SafeString | str:
+        return self._user_link(obj.subject) if obj.subject else "erased"
+
+    @admin.display(description="Filed by")
+    def requester_link(self, obj: DataSubjectRequest) -> SafeString | str:
+        return self._user_link(obj.requester)
+
+    @admin.display(description="Scope")
+    def scope_summary(self, obj: DataSubjectRequest) -> str:
+        scope = obj.scope or {}
+        parts = []
+        if scope.get("categories"):
+            parts.append("Categories: " + ", ".join(map(str, scope["categories"])))
+        elif "changes" not in scope:
+            parts.append("All categories")
+        if scope.get(corrections.STAFF_REVIEW_KEY):
+            fields = map(corrections.field_label, scope[corrections.STAFF_REVIEW_KEY])
+            parts.append("Could not be applied automatically: " + ", ".join(fields))
+        if scope.get("approved_by"):
+            parts.append(f"Approved by user #{scope['approved_by']} at {scope.get('approved_at')}")
+        return "; ".join(parts) or "—"
+
+    @admin.display(description="Requested changes")
+    def requested_changes(self, obj: DataSubjectRequest) -> SafeString | str:
+        if not is_correction(obj):
+            return "—"
+        recorded = {c.field: c for c in AppliedCorrection.objects.filter(request=obj)}
+        staff = {c["field"] for c in corrections.staff_only_changes(obj)}
+        profile = profile_for(obj.subject) if obj.subject else None
+        rows = []
+        for change in obj.scope.get("changes", []):
+            field = change["field"]
+            if field in PROFILE_EDITABLE_FIELDS and profile is not None:
+                now = corrections._as_text(getattr(profile, field))
+            elif field == "email" and obj.subject is not None:
+                now = obj.subject.email
+            else:
+                now = "—"
+            done = recorded.get(field)
+            if done is not None:
+                state = f"Applied: “{done.before}” → “{done.after}”"
+            elif field in staff:
+                state = "Waiting for a privacy officer"
+            else:
+                state = "Not applied yet"
+            rows.append((corrections.field_label(field), now, change["value"], state))
+        return format_html(
+            '<table class="dsar-changes"><caption>Each change the requester asked for'
+            '</caption><thead><tr><th scope="col">Field</th><th scope="col">Now</th>'
+            '<th scope="col">Requested</th><th scope="col">State</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "", '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>', rows
+            ),
+        )
+
+    # --- Buttons on the request's page, each leading to a small form
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.staff_action_view)
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/act/<str:action>/", view, name="{}_{}_act".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def _action_url(self, obj: DataSubjectRequest, name: str) -> str:
+        info = self.opts.app_label, self.opts.model_name
+        return reverse(f"admin:{info[0]}_{info[1]}_act", args=[obj.pk, name])
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context["staff_actions"] = [
+                {"label": a.label, "url": self._action_url(obj, a.name)}
+                for a in STAFF_ACTIONS.values()
+                if a.available(obj) and a.permitted(request.user, obj)
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def staff_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        spec = STAFF_ACTIONS.get(action)
+        obj = self.get_object(request, unquote(object_id))
+        if spec is None or obj is None:
+            raise Http404
+        if not self.has_view_permission(request, obj) or not spec.permitted(request.user, obj):
+            raise PermissionDenied
+        change_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]
+        )
+        if not spec.available(obj):
+            self.message_user(
+                request,
+                f"“{spec.label}” is not possible while the request is "
+                f"{obj.get_status_display().lower()}.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(change_url)
+        form = spec.form(obj, request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                spec.run(obj, request.user, form)  # type: ignore[arg-type]
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                add_form_errors(form, error)
+            except TransitionNotAllowed as error:
+                self.message_user(request, str(error), messages.ERROR)
+                return HttpResponseRedirect(change_url)
+            else:
+                self.message_user(request, spec.done, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        elif request.method == "GET":
+            audit_staff_view(request, obj)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{spec.label}: {obj}",
+            "opts": self.opts,
+            "original": obj,
+            "reference": reference(obj),
+            "due": due_badge(obj),
+            "action": spec,
+            "form": form,
+            "change_url": change_url,
+            "media": self.media + form.media,
+            "requested_changes": self.requested_changes(obj)
+            if spec.name == "approve" and is_correction(obj)
+            else "",
+        }
+        return TemplateResponse(request, self.action_template, context)
+
+    # --- Bulk actions on the queue
+
+    @admin.action(description="Approve the selected requests", permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._run_bulk(request, queryset, STAFF_ACTIONS["approve"])
+
+    @admin.action(description="Retry the selected failed requests", permissions=["work"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._run_bulk(request, queryset, STAFF_ACTIONS["retry"])
+
+    def _run_bulk(self, request: HttpRequest, queryset: QuerySet[Any], spec: StaffAction) -> None:
+        done = 0
+        for obj in queryset:
+            if not spec.permitted(request.user, obj):
+                self.message_user(request, f"{obj}: not permitted for you.", messages.ERROR)
+                continue
+            if not spec.available(obj):
+                self.message_user(
+                    request,
+                    f"{obj}: not possible while {obj.get_status_display().lower()}.",
+                    messages.WARNING,
+                )
+                continue
+            try:
+                spec.run(obj, request.user, ConfirmForm({}))  # type: ignore[arg-type]
+            except (ValidationError, TransitionNotAllowed) as error:
+                text = (
+                    " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+                )
+                self.message_user(request, f"{obj}: {text}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{spec.done} ({done})", messages.SUCCESS)
+
+
+# --- Read-only histories ----------------------------------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(RequestEvent)
+class RequestEventAdmin(AuditedViewMixin, ReadOnlyAdmin):
+    list_display = ["at", "request", "actor_role", "from_status", "to_status"]
+    list_filter = ["actor_role", "to_status"]
+    list_select_related = ["request"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+
+@admin.register(AuditLogEntry)
+class AuditLogEntryAdmin(ReadOnlyAdmin):
+    """The append-only log: read it here, verify it with `manage.py verify_audit_log`."""
+
+    list_display = ["id", "at", "action", "actor_role", "actor_user_id", "target_type", "target_id"]
+    list_filter = ["action", "actor_role", "target_type"]
+    search_fields = ["=target_id", "=actor_user_id"]
+    ordering = ["-pk"]
+    show_full_result_count = False
+    actions = None

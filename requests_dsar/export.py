@@ -1,0 +1,590 @@
+"""The export engine (access, copy and transfer requests) and the archives it leaves behind.
+
+An archive is a ZIP, encrypted at rest with `crypto.EncryptingWriter`:
+
+    index.html                   a human-readable summary that opens offline
+    manifest.json                each file's SHA-256 and size, the scope, the request, the company
+    <category>/<model>.json      a JSON array, one object per line, keyed by field name
+    <category>/<model>.csv       the same rows, headed by human labels (UTF-8 with a BOM)
+
+What goes in comes from the personal-data registry and nothing else. Memory stays bounded
+however much a user holds: rows are read ROW_CHUNK at a time and written straight into the
+ZIP, the ZIP streams through the encrypting writer into a temporary file (which only ever holds
+ciphertext), and that file is copied to Django's default storage. Each table is read once: its
+CSV is spooled (to disk beyond SPOOL_MEMORY bytes) while its JSON is written, so both files
+always hold the same rows. Only the first PREVIEW_ROWS rows of each table stay in memory, for
+the index.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime
+import hashlib
+import io
+import json
+import secrets
+import shutil
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from typing import IO, Any, BinaryIO, cast
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.duration import duration_iso_string
+from django.utils.text import capfirst
+
+from accounts.models import User
+
+from . import crypto
+from .audit import audit_append
+from .models import Actor, DataSubjectRequest, ExportArchive, RequestType
+from .registry import PersonalData, registry
+
+ROW_CHUNK = 2000
+PREVIEW_ROWS = 10
+SPOOL_MEMORY = 1024 * 1024
+COPY_CHUNK = 64 * 1024
+EXPIRE_BATCH = 500
+TRANSFER_TOKEN_PREFIX = "ppt_"  # noqa: S105 (a prefix, not a secret)
+ARCHIVE_FORMAT = "privacy-portal-export"
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportError(Exception):
+    """The export cannot be made (for example, the subject's account no longer exists)."""
+
+
+class ArchiveGone(Exception):
+    """The archive or its transfer token expired, was already used, or was deleted.
+
+    `reason` is one of "expired", "used", "deleted": a code, never personal data.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- Building an archive ---------------------------------------------------------------------
+
+
+class _Digest:
+    """A write-only pass-through that counts and hashes the bytes going through it."""
+
+    def __init__(self, sink: IO[bytes] | crypto.EncryptingWriter) -> None:
+        self._sink = sink
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._sink.write(data)
+        self.sha256.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._sink.flush()
+
+    def close(self) -> None:
+        """The sink stays open: its owner closes it."""
+
+
+@dataclass
+class _Table:
+    """One registry entry's rows in the archive: what the manifest and the index say of it."""
+
+    entry: PersonalData
+    path: str  # "<category>/<model>", without extension
+    rows: int = 0
+    preview: list[list[str]] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return capfirst(str(self.entry.model._meta.verbose_name))
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(label) for label in self.entry.fields.values()]
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "model": self.entry.model_label,
+            "json": f"{self.path}.json",
+            "csv": f"{self.path}.csv",
+            "rows": self.rows,
+            "fields": {name: str(label) for name, label in self.entry.fields.items()},
+        }
+
+
+class _ZipBuilder:
+    """Writes members into a streamed ZIP and remembers each one's SHA-256 and size."""
+
+    def __init__(self, zf: zipfile.ZipFile, stamp: datetime.datetime) -> None:
+        self._zf = zf
+        self._date_time = timezone.localtime(stamp).timetuple()[:6]
+        self.files: list[dict[str, Any]] = []
+
+    @contextmanager
+    def member(self, name: str, *, large: bool = True) -> Iterator[_Digest]:
+        info = zipfile.ZipInfo(name, date_time=self._date_time)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        # The ZIP is not seekable, so a member's size is unknown when it starts: ZIP64 records
+        # are written up front for members that could pass 2 GiB.
+        with self._zf.open(info, "w", force_zip64=large) as raw:
+            digest = _Digest(raw)
+            yield digest
+        self.files.append({"name": name, "sha256": digest.sha256.hexdigest(), "size": digest.size})
+
+
+def _json_safe(value: Any) -> Any:
+    """A value as JSON can hold it: dates in ISO 8601, decimals and UUIDs as text."""
+    if value is None or isinstance(value, bool | int | float | str | dict | list):
+        return value  # JSON fields arrive decoded, so already JSON-safe
+    if isinstance(value, datetime.date | datetime.time):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return duration_iso_string(value)
+    if isinstance(value, bytes | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    """A JSON-safe value as a CSV cell or index cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _csv_cell(value: Any) -> str:
+    text = _cell(value)
+    if isinstance(value, str) and text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _entries_in_scope(request: DataSubjectRequest) -> list[tuple[str, str, list[PersonalData]]]:
+    """(category, label, entries) for every category the request covers, sorted by category."""
+    wanted = request.scope.get("categories")
+    grouped: dict[str, list[PersonalData]] = {}
+    for entry in registry:
+        if not wanted or entry.category in wanted:
+            grouped.setdefault(entry.category, []).append(entry)
+    return [(key, label, grouped[key]) for key, label in registry.categories() if key in grouped]
+
+
+def _table_paths(category: str, entries: list[PersonalData]) -> list[str]:
+    names = [entry.model._meta.model_name or "rows" for entry in entries]
+    return [
+        f"{category}/{name if names.count(name) == 1 else f'{entry.model._meta.app_label}_{name}'}"
+        for entry, name in zip(entries, names, strict=True)
+    ]
+
+
+def _write_table(builder: _ZipBuilder, table: _Table, user: User) -> None:
+    """Stream one entry's rows for `user` into `<path>.json` and `<path>.csv`."""
+    names = list(table.entry.fields)
+    rows = (
+        table.entry.rows_for(user).order_by("pk").values_list(*names).iterator(chunk_size=ROW_CHUNK)
+    )
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+        text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="", write_through=True)
+        writer = csv.writer(text)
+        writer.writerow([str(table.entry.fields[name]) for name in names])
+        with builder.member(f"{table.path}.json") as out:
+            out.write(b"[")
+            for values in rows:
+                safe = [_json_safe(value) for value in values]
+                line = json.dumps(dict(zip(names, safe, strict=True)), ensure_ascii=False)
+                out.write((b",\n" if table.rows else b"\n") + line.encode())
+                writer.writerow([_csv_cell(value) for value in safe])
+                if table.rows < PREVIEW_ROWS:
+                    table.preview.append([_cell(value) for value in safe])
+                table.rows += 1
+            out.write(b"\n]\n")
+        text.detach()
+        spool.seek(0)
+        with builder.member(f"{table.path}.csv") as out:
+            shutil.copyfileobj(spool, out, COPY_CHUNK)
+
+
+def _write_index(
+    builder: _ZipBuilder,
+    request: DataSubjectRequest,
+    stamp: datetime.datetime,
+    categories: list[tuple[str, str, list[_Table]]],
+) -> None:
+    html = render_to_string(
+        "requests_dsar/export/index.html",
+        {
+            "company": settings.COMPANY_NAME,
+            "reference": str(request.public_id),
+            "request_type": request.get_type_display(),
+            "generated_at": stamp,
+            "preview_rows": PREVIEW_ROWS,
+            "categories": [
+                {"key": key, "label": label, "tables": tables} for key, label, tables in categories
+            ],
+        },
+    )
+    with builder.member("index.html", large=False) as out:
+        out.write(html.encode())
+
+
+def _write_manifest(
+    builder: _ZipBuilder,
+    request: DataSubjectRequest,
+    stamp: datetime.datetime,
+    categories: list[tuple[str, str, list[_Table]]],
+) -> None:
+    manifest = {
+        "format": ARCHIVE_FORMAT,
+        "version": 1,
+        "company": settings.COMPANY_NAME,
+        "portal": settings.PORTAL_URL,
+        "request": {"reference": str(request.public_id), "type": request.type},
+        "generated_at": stamp.isoformat(),
+        "scope": {"categories": [key for key, _label, _tables in categories]},
+        "csv_encoding": "utf-8-sig",
+        "categories": [
+            {"key": key, "label": label, "tables": [table.manifest() for table in tables]}
+            for key, label, tables in categories
+        ],
+        # Every other member of the archive; the manifest cannot hold its own checksum.
+        "files": builder.files,
+    }
+    with builder.member("manifest.json", large=False) as out:
+        out.write(json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+
+
+def _write_archive(
+    zf: zipfile.ZipFile, request: DataSubjectRequest, user: User, stamp: datetime.datetime
+) -> None:
+    builder = _ZipBuilder(zf, stamp)
+    categories: list[tuple[str, str, list[_Table]]] = []
+    for key, label, entries in _entries_in_scope(request):
+        tables = [
+            _Table(entry=entry, path=path)
+            for entry, path in zip(entries, _table_paths(key, entries), strict=True)
+        ]
+        for table in tables:
+            _write_table(builder, table, user)
+        categories.append((key, label, tables))
+    _write_index(builder, request, stamp, categories)
+    _write_manifest(builder, request, stamp, categories)
+
+
+def _storage_name() -> str:
+    return f"{settings.EXPORT_STORAGE_PREFIX}{secrets.token_urlsafe(32)}.zip.enc"
+
+
+def fulfil_export(request: DataSubjectRequest) -> None:
+    """Build the request's archive, encrypt it into storage, and record it as its one archive.
+
+    Safe to run again for the same request (a redelivered task): the earlier archive of the
+    request, file included, is replaced. Raises ExportError when the subject no longer exists.
+    """
+    user = request.subject
+    if user is None:
+        raise ExportError("The request's subject no longer exists.")
+    stamp = timezone.now()
+    with tempfile.TemporaryFile() as ciphertext:
+        encryptor = crypto.EncryptingWriter(ciphertext)
+        plaintext = _Digest(encryptor)
+        with zipfile.ZipFile(plaintext, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            _write_archive(zf, request, user, stamp)
+        encryptor.close()
+        ciphertext.seek(0)
+        storage_name = default_storage.save(_storage_name(), File(ciphertext))
+    try:
+        _archive_record(
+            request=request,
+            storage_name=storage_name,
+            key_id=encryptor.key_id,
+            size=plaintext.size,
+            sha256=plaintext.sha256.hexdigest(),
+            created_at=stamp,
+        )
+    except BaseException:
+        default_storage.delete(storage_name)  # no row points at it: never leave it behind
+        raise
+
+
+@transaction.atomic
+def _archive_record(
+    *,
+    request: DataSubjectRequest,
+    storage_name: str,
+    key_id: str,
+    size: int,
+    sha256: str,
+    created_at: datetime.datetime,
+) -> ExportArchive:
+    # Locking the request serializes two runs of the same request: one archive survives.
+    DataSubjectRequest.objects.select_for_update().only("pk").get(pk=request.pk)
+    for earlier in ExportArchive.objects.filter(request=request):
+        archive_delete_file(earlier, reason="replaced")
+        earlier.delete()
+    archive = ExportArchive.objects.create(
+        request=request,
+        storage_name=storage_name,
+        key_id=key_id,
+        size=size,
+        sha256=sha256,
+        created_at=created_at,
+        expires_at=created_at + datetime.timedelta(days=settings.DSAR_ARCHIVE_LIFETIME_DAYS),
+    )
+    _audit(archive, "dsar.archive_created", size=size, key_id=key_id)
+    return archive
+
+
+def _audit(
+    archive: ExportArchive,
+    action: str,
+    *,
+    actor_user_id: int | None = None,
+    actor_role: str = Actor.SYSTEM,
+    **data: Any,
+) -> None:
+    audit_append(
+        action=action,
+        actor_user_id=actor_user_id,
+        actor_role=actor_role,
+        target_type="dsar_archive",
+        target_id=archive.pk,
+        data={"request": archive.request_id, **data},
+    )
+
+
+# --- Reading and deleting archives -------------------------------------------------------------
+
+
+class _DecryptedStream:
+    """The plaintext of a stored archive, chunk by chunk; close() releases the stored file."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+        # decrypt_chunks is a generator: closing it stops it cleanly mid-file.
+        self._chunks = cast(Generator[bytes, None, None], crypto.decrypt_chunks(source))
+
+    def __iter__(self) -> _DecryptedStream:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self._chunks.close()
+        self._source.close()
+
+
+def archive_open_decrypted(archive: ExportArchive) -> Iterator[bytes]:
+    """Stream the plaintext ZIP from storage in chunks of at most 64 KiB.
+
+    Raises ArchiveGone for an expired or deleted archive and FileNotFoundError when its file is
+    missing, before anything is read. crypto.DecryptionError is raised while iterating if the
+    stored file was altered or truncated. The caller closes the iterator (a
+    StreamingHttpResponse does) to release the file.
+    """
+    return _open_stream(archive)
+
+
+def _open_stream(archive: ExportArchive) -> _DecryptedStream:
+    if archive.deleted_at is not None:
+        raise ArchiveGone("deleted")
+    if archive.is_expired:
+        raise ArchiveGone("expired")
+    return _DecryptedStream(cast(BinaryIO, default_storage.open(archive.storage_name, "rb")))
+
+
+def archive_delete_file(archive: ExportArchive, *, reason: str = "deleted") -> None:
+    """Remove the archive's file from storage and mark the archive deleted (idempotent).
+
+    Used when an archive expires, is replaced, or its owner's data is erased.
+    """
+    if archive.deleted_at is not None:
+        return
+    default_storage.delete(archive.storage_name)
+    archive.deleted_at = timezone.now()
+    ExportArchive.objects.filter(pk=archive.pk).update(deleted_at=archive.deleted_at)
+    _audit(archive, "dsar.archive_deleted", reason=reason)
+
+
+def download_url_for(archive: ExportArchive, *, lifetime: datetime.timedelta | None = None) -> str:
+    """The signed download link of `archive`: see `downloads.download_url_for`."""
+    from .downloads import download_url_for as signed_url  # downloads imports this module
+
+    return signed_url(archive, lifetime=lifetime)
+
+
+def archives_expire(*, now: datetime.datetime | None = None) -> int:
+    """Delete the files of archives past their expiry (a batch per call). Returns how many."""
+    now = now or timezone.now()
+    due = ExportArchive.objects.filter(deleted_at__isnull=True, expires_at__lte=now)
+    expired = 0
+    for archive in due.order_by("pk")[:EXPIRE_BATCH]:
+        archive_delete_file(archive, reason="expired")
+        expired += 1
+    return expired
+
+
+@contextmanager
+def _plaintext_zip(archive: ExportArchive) -> Iterator[zipfile.ZipFile]:
+    stream = _open_stream(archive)
+    try:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+            for chunk in stream:
+                spool.write(chunk)
+            spool.seek(0)
+            with zipfile.ZipFile(spool) as zf:
+                yield zf
+    finally:
+        stream.close()
+
+
+def _json_lines(member: IO[bytes]) -> Iterator[dict[str, Any]]:
+    # The exporter writes one object per line: "[", "{...},", ..., "{...}", "]".
+    for raw in member:
+        line = raw.strip()
+        if line and line not in (b"[", b"]"):
+            yield json.loads(line.removesuffix(b","))
+
+
+def archive_manifest(archive: ExportArchive) -> dict[str, Any]:
+    """The archive's manifest.json: its categories, tables, labels and row counts."""
+    with _plaintext_zip(archive) as zf:
+        return json.loads(zf.read("manifest.json"))
+
+
+def archive_read_category(
+    archive: ExportArchive, category: str, offset: int = 0, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Rows `offset` to `offset + limit` of one category, keyed by field name.
+
+    A category with several tables is read table after table, in the manifest's order (see
+    `archive_manifest` for which table holds how many rows). Memory: the archive is decrypted
+    into a spooled temporary file (on disk beyond 1 MiB) and the category's JSON is read line by
+    line, so only the requested rows are held; each call decrypts the whole archive once.
+    Raises ArchiveGone for an expired or deleted archive.
+    """
+    prefix = f"{category}/"
+    with _plaintext_zip(archive) as zf:
+        names = [n for n in zf.namelist() if n.startswith(prefix) and n.endswith(".json")]
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for name in names:
+                with zf.open(name) as member:
+                    yield from _json_lines(member)
+
+        return list(islice(rows(), max(offset, 0), max(offset, 0) + max(limit, 0)))
+
+
+# --- Transfers: a one-time token another service pulls the archive with ---------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _is_owner(user: User | None, request: DataSubjectRequest) -> bool:
+    owners = {request.subject_id, request.requester_id} - {None}
+    return user is not None and user.pk in owners
+
+
+@transaction.atomic
+def transfer_token_issue(*, archive: ExportArchive, actor: User) -> str:
+    """Issue a fresh one-time pull token for a transfer archive and return it, to show once.
+
+    Only its SHA-256 is stored, so a lost token cannot be shown again: issuing replaces the
+    previous token (which stops working) and allows one more pull. The token expires with the
+    archive. Raises PermissionDenied unless `actor` is the request's subject or requester,
+    ValidationError for an archive of another request type, ArchiveGone for an expired one.
+    """
+    request = archive.request
+    if not _is_owner(actor, request):
+        raise PermissionDenied("Only the requester can issue a transfer token.")
+    if request.type != RequestType.TRANSFER:
+        raise ValidationError("Only a transfer request's archive can be pulled by another service.")
+    locked = ExportArchive.objects.select_for_update().get(pk=archive.pk)
+    if locked.is_expired:
+        raise ArchiveGone("deleted" if locked.deleted_at else "expired")
+    token = TRANSFER_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ExportArchive.objects.filter(pk=archive.pk).update(
+        pull_token_hash=_token_hash(token),
+        pull_token_expires_at=locked.expires_at,
+        pulled_at=None,
+        pulled_by="",
+    )
+    archive.refresh_from_db()
+    _audit(
+        archive, "dsar.transfer_token_issued", actor_user_id=actor.pk, actor_role=Actor.REQUESTER
+    )
+    return token
+
+
+def _pull_refusal(archive: ExportArchive, now: datetime.datetime) -> str:
+    if archive.deleted_at is not None:
+        return "deleted"
+    if archive.pulled_at is not None:
+        return "used"
+    token_expires_at = archive.pull_token_expires_at
+    if archive.is_expired or token_expires_at is None or token_expires_at <= now:
+        return "expired"
+    return ""
+
+
+@transaction.atomic
+def _transfer_claim(token: str, client_description: str) -> tuple[ExportArchive | None, str]:
+    archive = (
+        ExportArchive.objects.select_for_update().filter(pull_token_hash=_token_hash(token)).first()
+    )
+    if archive is None:
+        audit_append(
+            action="dsar.transfer_pull_refused", actor_user_id=None, data={"reason": "unknown"}
+        )
+        return None, "unknown"
+    now = timezone.now()
+    refusal = _pull_refusal(archive, now)
+    if refusal:
+        _audit(archive, "dsar.transfer_pull_refused", reason=refusal)
+        return archive, refusal
+    archive.pulled_at, archive.pulled_by = now, client_description[:200]
+    archive.save(update_fields=["pulled_at", "pulled_by"])
+    _audit(archive, "dsar.transfer_pulled", client=archive.pulled_by)
+    return archive, ""
+
+
+def transfer_pull(*, token: str, client_description: str) -> ExportArchive | None:
+    """Redeem a transfer token: the archive it opens, once, or None for an unknown token.
+
+    The token is looked up by its SHA-256 (so the comparison leaks nothing about the token) and
+    used up at once: a second pull, an expired token and a deleted archive raise ArchiveGone.
+    `client_description` is a short, non-personal name of the pulling client (its user-agent
+    product) kept in `pulled_by`. Every attempt is audited.
+    """
+    archive, refusal = _transfer_claim(token, client_description)
+    if refusal == "unknown":
+        return None
+    if refusal:
+        raise ArchiveGone(refusal)
+    return archive
