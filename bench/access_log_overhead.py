@@ -43,7 +43,8 @@ def measure(user, *, logging_on: bool) -> list[float]:
 
 
 def main() -> None:
-    setup_test_environment()
+    # DEBUG would keep every query in memory (and skew memory figures).
+    setup_test_environment(debug=False)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
