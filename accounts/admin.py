@@ -8,6 +8,7 @@ from __future__ import annotations
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from requests_dsar.admin_audit import AuditedViewMixin
@@ -69,6 +70,21 @@ class UserAdmin(AuditedViewMixin, DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     filter_horizontal = ["groups"]
     inlines = [ProfileInline, LoginEventInline]
+    # Who can sign in as whom, and with which powers, is a superuser's decision only: staff
+    # with "change user" (privacy officers) must not raise their own rights or take over an
+    # account by changing its address or password.
+    SUPERUSER_ONLY = ("email", "is_staff", "is_superuser", "groups")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None):  # type: ignore[no-untyped-def]
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not request.user.is_superuser:
+            fields += [name for name in self.SUPERUSER_ONLY if name not in fields]
+        return fields
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""):  # type: ignore[no-untyped-def]
+        if not request.user.is_superuser:
+            raise PermissionDenied("Only a superuser can set another person's password.")
+        return super().user_change_password(request, id, form_url)
 
     def save_formset(self, request: HttpRequest, form, formset, change) -> None:  # type: ignore[no-untyped-def]
         if formset.model is not Profile:

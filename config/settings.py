@@ -317,12 +317,29 @@ DSAR_RESPONSE_DAYS = env.int("DSAR_RESPONSE_DAYS", default=15)
 # Per-jurisdiction rules (country/region code of the subject's profile), in days or calendar
 # months, e.g. {"DE": {"months": 1}, "US-CA": {"days": 45}}.
 DSAR_JURISDICTION_DEADLINES = env.json("DSAR_JURISDICTION_DEADLINES", default={})
+if not isinstance(DSAR_JURISDICTION_DEADLINES, dict) or not all(
+    isinstance(rule, dict)
+    and len(rule) == 1
+    and next(iter(rule)) in ("days", "months")
+    and isinstance(next(iter(rule.values())), int)
+    and next(iter(rule.values())) > 0
+    for rule in DSAR_JURISDICTION_DEADLINES.values()
+):
+    raise ImproperlyConfigured(
+        'DSAR_JURISDICTION_DEADLINES maps region codes to {"days": N} or {"months": N}.'
+    )
 DSAR_TIME_ZONE = env.str("DSAR_TIME_ZONE", default=env.str("TIME_ZONE", default="UTC"))
 DSAR_EXTENSION_MAX_DAYS = env.int("DSAR_EXTENSION_MAX_DAYS", default=15)
 DSAR_WARNING_DAYS = env.list("DSAR_WARNING_DAYS", cast=int, default=[10, 5, 2, 1])
 DSAR_ERASURE_COOL_OFF_DAYS = env.int("DSAR_ERASURE_COOL_OFF_DAYS", default=7)
 DSAR_ARCHIVE_LIFETIME_DAYS = env.int("DSAR_ARCHIVE_LIFETIME_DAYS", default=7)
-DSAR_STALLED_AFTER_MINUTES = env.int("DSAR_STALLED_AFTER_MINUTES", default=30)
+# Work not finished after this long is queued again. It must exceed the task time limit, or a
+# second worker could start on a request the first is still working on.
+DSAR_STALLED_AFTER_MINUTES = env.int(
+    "DSAR_STALLED_AFTER_MINUTES", default=CELERY_TASK_TIME_LIMIT // 60 + 15
+)
+if DSAR_STALLED_AFTER_MINUTES * 60 <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("DSAR_STALLED_AFTER_MINUTES must exceed CELERY_TASK_TIME_LIMIT.")
 DSAR_CODE_TTL_MINUTES = env.int("DSAR_CODE_TTL_MINUTES", default=15)
 DSAR_CODE_MAX_ATTEMPTS = env.int("DSAR_CODE_MAX_ATTEMPTS", default=5)
 # The signed-out request form and its code page, per client IP address and hour.

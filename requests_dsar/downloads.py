@@ -30,7 +30,7 @@ from django.views.defaults import page_not_found
 
 from .audit import audit_append
 from .export import ArchiveGone, archive_open_decrypted
-from .models import Actor, ExportArchive
+from .models import Actor, ExportArchive, Status
 
 SALT = "requests_dsar.downloads.archive"
 
@@ -129,6 +129,9 @@ def archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
         return _refuse(request, "not_owner", archive, 404)
     if link_expired:
         return _refuse(request, "link_expired", archive, 410)
+    if archive.request.status != Status.COMPLETED:
+        # A request cancelled while its archive was being built delivers nothing.
+        return _refuse(request, "request_not_completed", archive, 410)
     try:
         chunks = archive_open_decrypted(archive)
     except ArchiveGone as gone:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 DETAILS_MAX_LENGTH = 5000
 T = RequestType
 
+ACCOUNT_CATEGORY = "account"
+
 # Types that act on categories of data; the others act on the account as a whole.
 CATEGORY_TYPES = frozenset({T.ACCESS, T.COPY, T.TRANSFER, T.DELETE})
 CHANGE_TYPES = frozenset({T.CORRECT, T.SUPPLEMENT})
@@ -176,7 +178,12 @@ class RequestForm(AccessibleFormMixin, forms.Form):
             )
             self.fields["categories"] = forms.MultipleChoiceField(
                 label=_("Categories"),
-                choices=registry.categories(),
+                # The account itself goes only with the whole account ("everything").
+                choices=[
+                    (key, label)
+                    for key, label in registry.categories()
+                    if not (deleting and key == ACCOUNT_CATEGORY)
+                ],
                 widget=forms.CheckboxSelectMultiple,
                 required=False,
             )

@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from . import selectors, services
-from .models import DataSubjectRequest, Status
+from .models import DataSubjectRequest
 
 DECOY_KEY = "dsar:public:decoy:{}"
 
@@ -71,11 +71,17 @@ def public_request_submit(*, email: str, type: str, details: str) -> uuid.UUID:
     user = selectors.active_user_by_email(email)
     if user is None:
         return _decoy()
-    request, _created = services.dsar_request_create(
-        subject=user, requester=None, type=type, details=details, contact_email=email.strip()
+    request, created = services.dsar_request_create(
+        subject=user,
+        requester=None,
+        type=type,
+        details=details,
+        contact_email=email.strip(),
+        join_duplicate=False,
     )
-    if request.status != Status.IDENTITY_UNVERIFIED:
-        # The details joined an open request that is already verified: nothing to confirm.
+    if not created:
+        # The same request is already open. Nothing an unknown visitor wrote is added to it,
+        # and the answer looks like any other (a fresh decoy), so the form confirms nothing.
         return _decoy()
     services.dsar_code_issue(request=request)
     return request.public_id

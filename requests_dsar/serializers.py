@@ -78,7 +78,7 @@ class RequestSerializer(serializers.ModelSerializer):
         return obj.is_open and obj.paused_at is not None
 
     def get_can_cancel(self, obj: DataSubjectRequest) -> bool:
-        return can_cancel(obj.type, obj.status)
+        return can_cancel(obj)
 
 
 class ChangeSerializer(serializers.Serializer):

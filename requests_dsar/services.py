@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -46,6 +46,7 @@ from .workflow import (
 )
 
 TERMINAL = {Status.COMPLETED, Status.DENIED, Status.CANCELLED}
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
 
 
 def subject_hash_for(user_id: int) -> str:
@@ -87,9 +88,14 @@ def dsar_transition(
     actor: User | None,
     reason: str = "",
     notify: bool = True,
+    expect_attempts: int | None = None,
     **updates: Any,
 ) -> DataSubjectRequest:
-    """Move `request` from the status it was read in to `to`, or raise TransitionNotAllowed."""
+    """Move `request` from the status it was read in to `to`, or raise TransitionNotAllowed.
+
+    `expect_attempts` ties the change to one worker's attempt: if the sweep handed the work to
+    a newer attempt meanwhile, the older one cannot complete or fail it.
+    """
     from_status = request.status
     if not can_transition(from_status, to):
         raise TransitionNotAllowed(f"A request cannot go from {from_status} to {to}.")
@@ -103,7 +109,10 @@ def dsar_transition(
         updates["paused_at"] = None
     if to in TERMINAL:
         updates["completed_at"] = now
-    changed = DataSubjectRequest.objects.filter(pk=request.pk, status=from_status).update(**updates)
+    current = DataSubjectRequest.objects.filter(pk=request.pk, status=from_status)
+    if expect_attempts is not None:
+        current = current.filter(attempts=expect_attempts)
+    changed = current.update(**updates)
     if not changed:
         raise TransitionNotAllowed("The request changed meanwhile; reload it.")
     for name, value in updates.items():
@@ -138,6 +147,10 @@ def _clean_scope(request_type: str, scope: Mapping[str, Any] | None) -> dict[str
         unknown = sorted(set(map(str, categories)) - known)
         if unknown:
             raise ValidationError({"scope": f"Unknown categories: {', '.join(unknown)}."})
+        if request_type == RequestType.DELETE and "account" in categories:
+            raise ValidationError(
+                {"scope": "The account itself is deleted only with the whole account."}
+            )
     if request_type in (RequestType.CORRECT, RequestType.SUPPLEMENT):
         from .corrections import validate_changes
 
@@ -155,11 +168,15 @@ def dsar_request_create(
     scope: Mapping[str, Any] | None = None,
     reauthenticated: bool = False,
     contact_email: str = "",
+    join_duplicate: bool = True,
 ) -> tuple[DataSubjectRequest, bool]:
     """File a request. Returns (request, created).
 
-    A request of the same type from the same subject while one is open is not processed twice:
-    its details join the open request as a message, and the open request is returned.
+    The same request (same type and scope) from the same subject while one is open is not
+    processed twice: its details join the open request as a message, and the open request is
+    returned. With `join_duplicate=False` (a requester whose identity is not yet known) nothing
+    is added to the open request. A request of the same type with another scope (other
+    categories, other corrections) is a request of its own.
     """
     if type not in RequestType.values:
         raise ValidationError({"type": "Unknown request type."})
@@ -169,25 +186,19 @@ def dsar_request_create(
     open_one = (
         DataSubjectRequest.objects.select_for_update()
         .filter(subject=subject, type=type, status__in=[s for s in Status if s not in TERMINAL])
+        .filter(scope=clean_scope)
         .first()
     )
-    if open_one is not None and type in (RequestType.CORRECT, RequestType.SUPPLEMENT):
-        if open_one.status == Status.IN_PROGRESS:
-            open_one = None  # being applied now: the new changes make a request of their own
-        else:
-            # The new changes join the open request's (a later value for a field wins).
-            merged = {c["field"]: c for c in open_one.scope.get("changes", [])}
-            merged.update({c["field"]: c for c in clean_scope.get("changes", [])})
-            open_one.scope = {**open_one.scope, "changes": list(merged.values())}
-            open_one.save(update_fields=["scope"])
     if open_one is not None:
+        if not join_duplicate:
+            return open_one, False
         if details.strip():
             RequestMessage.objects.create(request=open_one, author=requester, body=details)
         RequestEvent.objects.create(
             request=open_one,
             actor=requester,
             actor_role=_role(requester, open_one),
-            reason="A second request of this type was received and joined to this one.",
+            reason="The same request was received again and joined to this one.",
         )
         _audit(open_one, "dsar.duplicate_joined", requester)
         return open_one, False
@@ -280,7 +291,7 @@ def dsar_verify(
 
 
 def dsar_cancel(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
-    if not can_cancel(request.type, request.status):
+    if not can_cancel(request):
         raise TransitionNotAllowed("This request can no longer be cancelled.")
     return dsar_transition(
         request=request, to=Status.CANCELLED, actor=actor, reason="Cancelled by the requester."
@@ -361,6 +372,8 @@ def dsar_extend(
         raise ValidationError({"days": "This request was already extended once."})
     if not request.is_open or request.due_at is None:
         raise ValidationError({"days": "Only an open, verified request can be extended."})
+    if request.due_at <= timezone.now():
+        raise ValidationError({"days": "The deadline has passed: it can no longer be extended."})
     if not 1 <= days <= settings.DSAR_EXTENSION_MAX_DAYS:
         raise ValidationError({"days": f"Extend by 1 to {settings.DSAR_EXTENSION_MAX_DAYS} days."})
     if not reason.strip():
@@ -368,7 +381,11 @@ def dsar_extend(
     now = timezone.now()
     new_due = deadlines.extend(request.due_at, days)
     changed = DataSubjectRequest.objects.filter(pk=request.pk, extended_at__isnull=True).update(
-        due_at=new_due, extended_at=now, extension_reason=reason, warned_threshold_days=None
+        due_at=new_due,
+        extended_at=now,
+        extension_reason=reason,
+        warned_threshold_days=None,
+        overdue_flagged_at=None,
     )
     if not changed:
         raise ValidationError({"days": "This request was already extended once."})
@@ -476,16 +493,63 @@ def dsar_process(*, request_id: int) -> None:
         )
     except TransitionNotAllowed:
         return  # another worker claimed it
+    attempt = request.attempts
     try:
         run_engine(request)
     except Exception as exc:
-        # The error's type only: messages can carry personal data.
+        _after_engine_error(request, attempt, exc)
+        raise
+    try:
         dsar_transition(
             request=request,
-            to=Status.FAILED,
+            to=Status.COMPLETED,
             actor=None,
-            reason="Work failed; staff can retry.",
-            failure_message=type(exc).__name__,
+            reason="Done.",
+            expect_attempts=attempt,
         )
-        raise
-    dsar_transition(request=request, to=Status.COMPLETED, actor=None, reason="Done.")
+    except TransitionNotAllowed:
+        _discard_if_cancelled(request)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A lost database or network connection: worth retrying, not a failure to report."""
+    return isinstance(exc, TRANSIENT_ERRORS) or isinstance(exc.__cause__, TRANSIENT_ERRORS)
+
+
+def _after_engine_error(request: DataSubjectRequest, attempt: int, exc: Exception) -> None:
+    # The error's type only, never its message: messages can carry personal data.
+    try:
+        if is_transient(exc):
+            # Back to pending: the task retries with backoff (and the sweep after that).
+            dsar_transition(
+                request=request,
+                to=Status.PENDING,
+                actor=None,
+                reason="A temporary error interrupted the work; it will be retried.",
+                notify=False,
+                expect_attempts=attempt,
+            )
+        else:
+            dsar_transition(
+                request=request,
+                to=Status.FAILED,
+                actor=None,
+                reason="Work failed; staff can retry.",
+                failure_message=type(exc).__name__,
+                expect_attempts=attempt,
+            )
+    except TransitionNotAllowed:
+        pass  # a newer attempt owns the request now
+    except TRANSIENT_ERRORS:
+        pass  # the database is away: the request stays in progress and the sweep requeues it
+
+
+def _discard_if_cancelled(request: DataSubjectRequest) -> None:
+    """The request was closed while the worker ran: results it produced are not delivered."""
+    request.refresh_from_db()
+    if request.status != Status.CANCELLED:
+        return  # a newer attempt completes it
+    from .export import archive_delete_file
+
+    for archive in request.archives.filter(deleted_at__isnull=True):
+        archive_delete_file(archive, reason="cancelled")

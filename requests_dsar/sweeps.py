@@ -63,8 +63,9 @@ def warn_deadlines(now: datetime.datetime) -> tuple[int, int]:
         )
         ids = list(batch.values_list("pk", flat=True)[:BATCH])
         if ids:
-            DataSubjectRequest.objects.filter(pk__in=ids).update(warned_threshold_days=threshold)
+            # Sent first, marked after: a failed e-mail is tried again by the next sweep.
             warn_staff(kind="due_soon", request_ids=ids, days=threshold)
+            DataSubjectRequest.objects.filter(pk__in=ids).update(warned_threshold_days=threshold)
             warned += len(ids)
     overdue_ids = list(
         open_requests.filter(due_at__lte=now, overdue_flagged_at__isnull=True).values_list(
@@ -72,6 +73,7 @@ def warn_deadlines(now: datetime.datetime) -> tuple[int, int]:
         )[:BATCH]
     )
     if overdue_ids:
+        warn_staff(kind="overdue", request_ids=overdue_ids, days=0)
         DataSubjectRequest.objects.filter(pk__in=overdue_ids).update(overdue_flagged_at=now)
         for request_id in overdue_ids:
             audit_append(
@@ -81,7 +83,6 @@ def warn_deadlines(now: datetime.datetime) -> tuple[int, int]:
                 target_type="dsar",
                 target_id=request_id,
             )
-        warn_staff(kind="overdue", request_ids=overdue_ids, days=0)
     return warned, len(overdue_ids)
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError
+from django.db import InterfaceError, OperationalError
 
-RETRYABLE = (DatabaseError, InterfaceError, OSError)
+# A lost database, broker or mail connection: retried with backoff. Not IntegrityError and the
+# like, which a retry cannot fix.
+RETRYABLE = (OperationalError, InterfaceError, OSError)
 
 
 @shared_task(

@@ -241,7 +241,7 @@ def _detail_context(
         "conversation": dsar.messages.all(),
         "message_form": message_form,
         "code_form": forms.get("code_form") or CodeForm(),
-        "can_cancel": can_cancel(dsar.type, dsar.status),
+        "can_cancel": can_cancel(dsar),
         "live": _is_live(dsar),
         "now": timezone.now(),
         "transfer_token": request.session.pop(f"dsar_transfer_token:{dsar.public_id}", None),
@@ -329,7 +329,7 @@ def request_cancel(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> H
         else:
             messages.success(request, _("Your request is cancelled. Nothing more will be done."))
         return redirect(_detail_url(dsar))
-    if not can_cancel(dsar.type, dsar.status):
+    if not can_cancel(dsar):
         messages.error(request, _("This request can no longer be cancelled."))
         return redirect(_detail_url(dsar))
     return render(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import RequestType, Status
+from .models import DataSubjectRequest, RequestType, Status
 
 S = Status
 
@@ -15,22 +15,21 @@ TRANSITIONS: dict[str, frozenset[str]] = {
         {S.COMPLETED, S.FAILED, S.PENDING, S.NEEDS_CLARIFICATION, S.AWAITING_APPROVAL, S.CANCELLED}
     ),
     S.NEEDS_CLARIFICATION: frozenset({S.PENDING, S.DENIED, S.CANCELLED}),
-    S.AWAITING_APPROVAL: frozenset({S.PENDING, S.COMPLETED, S.DENIED, S.CANCELLED}),
+    S.AWAITING_APPROVAL: frozenset(
+        {S.PENDING, S.COMPLETED, S.NEEDS_CLARIFICATION, S.DENIED, S.CANCELLED}
+    ),
     S.FAILED: frozenset({S.PENDING, S.DENIED, S.CANCELLED}),
     S.COMPLETED: frozenset(),
     S.DENIED: frozenset(),
     S.CANCELLED: frozenset(),
 }
 
-# Statuses in which the requester may still cancel. A deletion cannot be cancelled once the
-# worker has started erasing (in_progress): that is the point of no return.
+# Statuses in which the requester may still cancel: before any work started. Once a worker has
+# started (in_progress), or a deletion has erased anything (it may be back in pending or failed
+# after a crash), that is the point of no return. The system may still close an in-progress
+# request (the account it belongs to was erased).
 CANCELLABLE = frozenset(
     {S.IDENTITY_UNVERIFIED, S.PENDING, S.NEEDS_CLARIFICATION, S.AWAITING_APPROVAL, S.FAILED}
-)
-CANCELLABLE_IN_PROGRESS = frozenset(
-    t
-    for t in RequestType
-    if t not in {RequestType.DELETE, RequestType.CORRECT, RequestType.SUPPLEMENT}
 )
 
 # Types a worker fulfils on its own; the others go to staff (questions, complaints).
@@ -57,7 +56,8 @@ def can_transition(from_status: str, to_status: str) -> bool:
     return to_status in TRANSITIONS.get(from_status, frozenset())
 
 
-def can_cancel(request_type: str, status: str) -> bool:
-    return status in CANCELLABLE or (
-        status == S.IN_PROGRESS and request_type in CANCELLABLE_IN_PROGRESS
-    )
+def can_cancel(request: DataSubjectRequest) -> bool:
+    if request.status not in CANCELLABLE:
+        return False
+    # A deletion that a worker has started may already have erased part of the data.
+    return not (request.type == RequestType.DELETE and request.attempts > 0)

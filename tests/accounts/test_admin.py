@@ -113,3 +113,26 @@ def test_a_staff_correction_of_a_profile_is_saved_and_audited(password):
         str(profile.user_id),
         {"fields": ["nickname"]},
     )
+
+
+def test_a_privacy_officer_cannot_make_themselves_superuser_or_set_passwords(password):
+    from django.contrib.auth.models import Group
+
+    officer = StaffFactory(is_superuser=False)
+    officer.groups.add(Group.objects.get(name="Privacy officers"))
+    TOTP.activate(officer, SECRET)
+    client = Client()
+    client.post(reverse("account_login"), {"login": officer.email, "password": password})
+    client.post(reverse("mfa_authenticate"), {"code": pyotp.TOTP(SECRET).now()})
+    victim = UserFactory()
+    password_page = reverse("admin:auth_user_password_change", args=[victim.pk])
+    assert (
+        client.post(password_page, {"password1": "x" * 12, "password2": "x" * 12}).status_code
+        == 403
+    )
+    page = client.get(reverse("admin:accounts_user_change", args=[officer.pk]))
+    assert page.status_code == 200
+    change = page.content.decode()
+    assert 'name="is_active"' in change
+    assert 'name="is_superuser"' not in change
+    assert 'name="email"' not in change

@@ -180,3 +180,14 @@ def test_details_joining_a_confirmed_request_send_no_code_and_look_the_same(
     assert DataSubjectRequest.objects.count() == 1
     assert not any("code" in m.subject.lower() for m in mail.outbox)
     assert comparable(joined["Location"]) == comparable(unknown["Location"])
+
+
+def test_submitting_again_for_an_account_never_reveals_it_or_touches_its_request(client, user):
+    # A repeated submission for a real account must look like one for no account (a new
+    # code page each time), and nothing a stranger wrote may reach the open request.
+    first = submit(client, user.email, type="question", details="First text")
+    second = submit(client, user.email, type="question", details="Stranger's text")
+    assert first["Location"] != second["Location"]
+    request = DataSubjectRequest.objects.get(subject=user)
+    assert not request.messages.exists()
+    assert "Stranger" not in request.details
