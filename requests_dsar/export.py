@@ -146,7 +146,7 @@ class _ZipBuilder:
         # Level 1: exports are repetitive text that compresses well even at the fastest level,
         # and the default level made compression the largest cost of a heavy user's export.
         # (`_compresslevel` is how Python 3.11 spells 3.13's public `compress_level`.)
-        info._compresslevel = COMPRESS_LEVEL
+        info._compresslevel = COMPRESS_LEVEL  # type: ignore[attr-defined]
         # The ZIP is not seekable, so a member's size is unknown when it starts: ZIP64 records
         # are written up front for members that could pass 2 GiB.
         with self._zf.open(info, "w", force_zip64=large) as raw:
