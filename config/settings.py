@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "requests_dsar",
+    "consent",
 ]
 
 MIDDLEWARE = [

@@ -51,7 +51,7 @@ from accounts.models import User
 from . import crypto
 from .audit import audit_append
 from .models import Actor, DataSubjectRequest, ExportArchive, RequestType
-from .registry import PersonalData, registry
+from .registry import PersonalData, registry, resolve_field
 
 ROW_CHUNK = 2000
 PREVIEW_ROWS = 10
@@ -263,8 +263,8 @@ def _column_plan(entry: PersonalData, names: list[str]) -> tuple[list[int], list
     """
     to_json, csv_text, csv_other = [], [], []
     for index, name in enumerate(names):
-        field = entry.model._meta.get_field(name)
-        kind = field.get_internal_type() if hasattr(field, "get_internal_type") else ""
+        field: Any = resolve_field(entry.model, name)
+        kind = field.get_internal_type() if field is not None else ""
         # Country fields and other custom fields report the type they are stored as.
         if kind not in _PLAIN_JSON_TYPES:
             to_json.append(index)

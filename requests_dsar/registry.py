@@ -123,12 +123,17 @@ class PersonalData:
     # Runs on the user's rows before the strategy, for effects outside the table (ending a
     # session in the session store, removing an archive file from storage).
     before_erase: Callable[[models.QuerySet], None] | None = None
+    # For rows tied to the user by something other than a relation (a pseudonymous key):
+    # returns the user's rows; `user_path` is then only documentation.
+    rows: Callable[[Any], models.QuerySet] | None = None
 
     @property
     def model(self) -> type[models.Model]:
         return apps.get_model(self.model_label)
 
     def rows_for(self, user: Any) -> models.QuerySet:
+        if self.rows is not None:
+            return self.rows(user)
         return self.model._default_manager.filter(**{self.user_path: user.pk})
 
     def problems(self) -> list[str]:
@@ -137,19 +142,38 @@ class PersonalData:
             model = self.model
         except LookupError:
             return [f"model {self.model_label} does not exist"]
-        names = {f.name for f in model._meta.get_fields()} | {
-            f.attname for f in model._meta.concrete_fields
-        }
         found = [
             f"field {name!r} does not exist"
-            for name in [*self.fields, *self.anonymize]
-            if name not in names
+            for name in self.fields
+            if resolve_field(model, name) is None
+        ]
+        found += [
+            f"field {name!r} does not exist (only the model's own fields can be anonymized)"
+            for name in self.anonymize
+            if "__" in name or resolve_field(model, name) is None
         ]
         if self.strategy is Strategy.ANONYMIZE and not self.anonymize:
             found.append("strategy 'anonymize' names no field to anonymize")
         if self.strategy is Strategy.RETAIN and self.retention is None:
             found.append("strategy 'retain' states no legal basis")
         return found
+
+
+def resolve_field(model: type[models.Model], path: str) -> Any | None:
+    """The field a lookup path names ("email", "purpose__key"), or None if there is none."""
+    current: Any = model
+    field: Any = None
+    for part in path.split("__"):
+        if current is None:
+            return None
+        try:
+            field = current._meta.get_field(part)
+        except Exception:
+            field = {f.attname: f for f in current._meta.concrete_fields}.get(part)
+            if field is None:
+                return None
+        current = field.related_model if field.is_relation else None
+    return field
 
 
 class Registry:

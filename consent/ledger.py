@@ -1,0 +1,225 @@
+"""The consent ledger: append a decision, read the current state, verify the chains.
+
+The current state per (subject, purpose) is a projection of the ledger kept in Django's cache
+(Redis in production) and dropped on every new event of that subject, so a withdrawal is seen
+by the very next check. No event means "off" for an optional purpose: nothing is pre-ticked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Max
+
+from requests_dsar.registry import subject_hmac
+
+from .models import (
+    ConsentActor,
+    ConsentChainHead,
+    ConsentEvent,
+    ConsentEventContext,
+    Decision,
+    LegalBasis,
+    PolicyVersion,
+    Purpose,
+)
+
+GENESIS = "0" * 64
+CACHE_TTL = 24 * 3600
+ALLOWING = frozenset({Decision.GIVEN})
+
+
+def user_subject_key(user_id: int) -> str:
+    """The ledger's name for a user: a keyed hash, so the proof survives an erasure unlinked."""
+    return "user:" + subject_hmac(f"consent-user:{user_id}")[:40]
+
+
+def visitor_subject_key(visitor_id: str) -> str:
+    return "visitor:" + subject_hmac(f"consent-visitor:{visitor_id}")[:40]
+
+
+def _cache_key(subject_key: str) -> str:
+    return f"consent:state:{subject_key}"
+
+
+def _event_hash(prev_hash: str, event: ConsentEvent) -> str:
+    fields = {
+        "uuid": str(event.uuid),
+        "subject_key": event.subject_key,
+        "seq": event.seq,
+        "purpose": event.purpose.key,
+        "decision": event.decision,
+        "policy_version": event.policy_version.version if event.policy_version else None,
+        "method": event.method,
+        "actor": event.actor,
+        "actor_user_id": event.actor_user_id,
+        "created_at": event.created_at.isoformat(),
+    }
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    subject_key: str,
+    purpose: Purpose,
+    decision: str,
+    method: str,
+    actor: str = ConsentActor.SELF,
+    actor_user_id: int | None = None,
+    policy_version: PolicyVersion | None = None,
+    user_id: int | None = None,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> ConsentEvent:
+    """Append one decision to the subject's chain. Takes effect at once (the cache is dropped)."""
+    if decision not in Decision.values:
+        raise ValueError("unknown decision")
+    if policy_version is None:
+        from .policies import current_policy
+
+        policy_version = current_policy()
+    head, _created = ConsentChainHead.objects.select_for_update().get_or_create(
+        subject_key=subject_key, defaults={"last_hash": GENESIS, "last_seq": 0}
+    )
+    event = ConsentEvent(
+        subject_key=subject_key,
+        seq=head.last_seq + 1,
+        purpose=purpose,
+        decision=decision,
+        policy_version=policy_version,
+        method=method,
+        actor=actor,
+        actor_user_id=actor_user_id,
+        prev_hash=head.last_hash,
+    )
+    event.hash = _event_hash(head.last_hash, event)
+    event.save()
+    ConsentChainHead.objects.filter(pk=head.pk).update(last_hash=event.hash, last_seq=event.seq)
+    if ip_address or user_agent or user_id:
+        ConsentEventContext.objects.create(
+            event=event, user_id=user_id, ip_address=ip_address, user_agent=user_agent[:512]
+        )
+    # Dropped now, and again after commit: a check that refilled the cache from the state
+    # before this transaction committed must not outlive it.
+    cache.delete(_cache_key(subject_key))
+    transaction.on_commit(lambda: cache.delete(_cache_key(subject_key)))
+    return event
+
+
+@dataclass(frozen=True)
+class PurposeState:
+    purpose_key: str
+    allowed: bool
+    legal_basis: str
+    decision: str | None  # the last decision, None if there was none
+    event_uuid: str | None  # the event it rests on
+
+
+def _latest_decisions(subject_key: str) -> dict[str, tuple[str, str]]:
+    cached = cache.get(_cache_key(subject_key))
+    if cached is not None:
+        return dict(cached)
+    latest: dict[str, tuple[str, str]] = {}
+    events = (
+        ConsentEvent.objects.filter(subject_key=subject_key)
+        .order_by("seq")
+        .values_list("purpose__key", "decision", "uuid")
+    )
+    for purpose_key, decision, event_uuid in events:
+        latest[purpose_key] = (decision, str(event_uuid))
+    cache.set(_cache_key(subject_key), latest, CACHE_TTL)
+    return latest
+
+
+def state_for(subject_key: str, purposes: Iterable[Purpose]) -> list[PurposeState]:
+    latest = _latest_decisions(subject_key)
+    states = []
+    for purpose in purposes:
+        decision, event_uuid = latest.get(purpose.key, (None, None))
+        if purpose.legal_basis != LegalBasis.CONSENT or not purpose.is_optional:
+            # Processing on another legal basis does not rest on consent; a required
+            # consent purpose (rare) is allowed once given.
+            allowed = purpose.legal_basis != LegalBasis.CONSENT or decision in ALLOWING
+        else:
+            allowed = decision in ALLOWING  # nothing is pre-ticked
+        states.append(PurposeState(purpose.key, allowed, purpose.legal_basis, decision, event_uuid))
+    return states
+
+
+def is_allowed(subject_key: str, purpose: Purpose) -> PurposeState:
+    return state_for(subject_key, [purpose])[0]
+
+
+@dataclass(frozen=True)
+class LedgerReport:
+    subjects: int
+    events: int
+    broken: list[tuple[str, int, str]]  # (subject key, seq, problem)
+
+    @property
+    def ok(self) -> bool:
+        return not self.broken
+
+
+def verify_ledger(batch_size: int = 5000) -> LedgerReport:
+    """Recompute every subject's chain; report each first broken link."""
+    broken: list[tuple[str, int, str]] = []
+    events = 0
+    subjects = 0
+    current: str | None = None
+    prev = GENESIS
+    expected_seq = 1
+    skip = False
+    query = ConsentEvent.objects.select_related("purpose", "policy_version").order_by(
+        "subject_key", "seq"
+    )
+    for event in query.iterator(chunk_size=batch_size):
+        events += 1
+        if event.subject_key != current:
+            current, prev, expected_seq, skip = event.subject_key, GENESIS, 1, False
+            subjects += 1
+        if skip:
+            continue
+        problem = ""
+        if event.seq != expected_seq:
+            problem = "an event is missing before this one"
+        elif event.prev_hash != prev:
+            problem = "its previous-hash does not match the event before"
+        elif _event_hash(prev, event) != event.hash:
+            problem = "its content does not match its hash"
+        if problem:
+            broken.append((event.subject_key, event.seq, problem))
+            skip = True
+            continue
+        prev, expected_seq = event.hash, expected_seq + 1
+    heads = dict(ConsentChainHead.objects.values_list("subject_key", "last_seq"))
+    counted = dict(
+        ConsentEvent.objects.values("subject_key")
+        .annotate(n=Max("seq"))
+        .values_list("subject_key", "n")
+    )
+    for key, last_seq in heads.items():
+        if counted.get(key, 0) != last_seq:
+            broken.append((key, last_seq, "events at the end of the chain were removed"))
+    return LedgerReport(subjects, events, broken)
+
+
+def export_view(event: ConsentEvent) -> dict[str, Any]:
+    """An event as the user sees it (dashboard history, export)."""
+    return {
+        "id": str(event.uuid),
+        "purpose": event.purpose.key,
+        "decision": event.decision,
+        "method": event.method,
+        "actor": event.actor,
+        "policy_version": event.policy_version.version if event.policy_version else None,
+        "at": event.created_at.isoformat(),
+    }
