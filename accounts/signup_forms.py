@@ -6,6 +6,9 @@ not import allauth's forms itself.
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 from django import forms
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +35,71 @@ class BirthAndRegionFields(forms.Form):
 
 
 class SignupExtraForm(BirthAndRegionFields):
+    """Date of birth, region, and one separate, unticked choice per optional purpose.
+
+    Consent models are imported inside the methods: allauth imports this module while Django
+    is still loading apps.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from consent import choices
+        from consent import services as consent
+
+        purposes = consent.signup_purposes()
+        # Once the entered date of birth makes the person a minor, purposes not offered to
+        # minors are no longer shown; a box for one ticked before that is reported in clean().
+        minor = self.is_bound and consent.is_minor_birth_date(self._entered_birth_date())
+        offered = [p for p in purposes if consent.purpose_is_offered(p, minor=minor)]
+        self.consent_optional = [p for p in offered if p.is_optional]
+        self.consent_required = [p for p in offered if not p.is_optional]
+        ticked = forms.CheckboxInput().value_from_datadict
+        self.consent_withheld_from_minor = [
+            p.name
+            for p in purposes
+            if p.is_optional
+            and p not in offered
+            and ticked(self.data, self.files, choices.field_name(p))
+        ]
+        self.fields.update(choices.choice_fields(self.consent_optional))
+
+    def _entered_birth_date(self) -> datetime.date | None:
+        field = self.fields["birth_date"]
+        try:
+            return field.clean(
+                field.widget.value_from_datadict(self.data, self.files, "birth_date")
+            )
+        except forms.ValidationError:
+            return None
+
+    def consent_fields(self) -> list[forms.BoundField]:
+        from consent.choices import field_name
+
+        return [self[field_name(p)] for p in self.consent_optional]
+
+    def account_fields(self) -> list[forms.BoundField]:
+        """The visible fields that are not consent choices, in the form's order."""
+        names = {bound.name for bound in self.consent_fields()}
+        return [bound for bound in self.visible_fields() if bound.name not in names]
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if self.consent_withheld_from_minor:
+            raise forms.ValidationError(
+                _(
+                    "Some choices are offered only to adults and were removed: %(names)s. "
+                    "Check your choices and submit again."
+                ),
+                params={"names": ", ".join(self.consent_withheld_from_minor)},
+                code="minor",
+            )
+        return cleaned
+
     def signup(self, request: HttpRequest, user: User) -> None:
+        from consent import choices
+        from consent import services as consent
+        from consent.models import LegalBasis, Method
+
         services.profile_update(
             user=user,
             actor=user,
@@ -40,4 +107,14 @@ class SignupExtraForm(BirthAndRegionFields):
                 "birth_date": self.cleaned_data["birth_date"],
                 "region": self.cleaned_data["region"],
             },
+        )
+        # Recorded once the account exists: each ticked purpose given, each unticked one
+        # refused, and required consent-based purposes agreed by creating the account.
+        agreed = [p for p in self.consent_required if p.legal_basis == LegalBasis.CONSENT]
+        consent.consent_choices_record(
+            user=user,
+            choices={**choices.chosen(self, self.consent_optional), **dict.fromkeys(agreed, True)},
+            method=Method.SIGNUP_FORM,
+            actor=user,
+            context=consent.collection_context(request),
         )

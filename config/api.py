@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts import api as accounts_api
+from consent import api as consent_api
 from requests_dsar import api as requests_api
 from requests_dsar import transfer_api
 from requests_dsar.workflow import TransitionNotAllowed
@@ -72,4 +73,5 @@ urlpatterns = [
         requests_api.RequestDownloadView.as_view(),
         name="request-download",
     ),
+    *consent_api.urlpatterns,
 ]

@@ -59,6 +59,15 @@ ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES
 # The company whose policy the portal implements: data, never code.
 COMPANY_NAME = env.str("COMPANY_NAME", default="AllMyTracks Technology")
 COMPANY_CONTACT_EMAIL = env.str("COMPANY_CONTACT_EMAIL", default="customer-service@allmytracks.com")
+# The data controller as consent receipts name it (Kantara requires each member, empty or not).
+COMPANY_CONTACT_NAME = env.str("COMPANY_CONTACT_NAME", default=f"{COMPANY_NAME} privacy team")
+COMPANY_ADDRESS = env.json("COMPANY_ADDRESS", default={})
+if not isinstance(COMPANY_ADDRESS, dict):
+    raise ImproperlyConfigured(
+        'COMPANY_ADDRESS is a JSON object, e.g. {"streetAddress": "...", "addressCountry": "FR"}.'
+    )
+COMPANY_PHONE = env.str("COMPANY_PHONE", default="")
+COMPANY_JURISDICTION = env.str("COMPANY_JURISDICTION", default="")
 # The portal's public address, for links in e-mails sent by workers (no request to read it from).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -101,6 +110,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Honours Global Privacy Control for the signed-in user or the visitor.
+    "consent.middleware.GlobalPrivacyControlMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -108,6 +119,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AccessLogMiddleware",
+    "consent.reconsent.ReconsentMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -167,6 +179,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueue stalled requests, end cool-offs, warn staff before deadlines, flag overdue ones.
     "requests-sweep": {"task": "requests_dsar.tasks.sweep_requests", "schedule": 300.0},
+    # Restart policy-update e-mail fan-outs whose task was lost.
+    "policy-notices-sweep": {"task": "consent.tasks.sweep_policy_notices", "schedule": 900.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -372,6 +386,8 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
         "transfer_pull": env.str("API_THROTTLE_TRANSFER_PULL", default="10/min"),
+        # The consent check API, per service token.
+        "consent_check": env.str("API_THROTTLE_CONSENT_CHECK", default="6000/min"),
         # New e-mailed codes for a request (POST /api/v1/requests/{id}/code/).
         "dsar_code": "5/hour",
     },
@@ -390,6 +406,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentDecisionEnum": "consent.models.Decision",
+        "UserDecisionEnum": "consent.serializers.USER_DECISION_CHOICES",
+    },
 }
 
 # --- Static files, i18n ------------------------------------------------------------------------

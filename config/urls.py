@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from consent import cookie_views
 from requests_dsar.urls import public_urlpatterns
 
 from . import views
@@ -10,10 +11,14 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
+    path("dashboard/consent/", include("consent.urls")),
     path("dashboard/", include("accounts.urls")),
     path("files/", include("requests_dsar.download_urls")),
     path("dashboard/requests/", include("requests_dsar.urls")),
     path("privacy/request/", include((public_urlpatterns, "dsar_public"))),
+    path("privacy/cookies/", include("consent.cookie_urls")),
+    path("privacy/", include("consent.public_urls")),
+    path(".well-known/gpc.json", cookie_views.gpc_json, name="gpc-json"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("config.api", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ConsentConfig(AppConfig):
     name = "consent"
     verbose_name = "Consent"
+
+    def ready(self) -> None:
+        # Service tokens' admin lives apart from consent/admin.py (policies, purposes). The
+        # cookie consent's receivers: purposes cache, merge of a visitor's choices at login.
+        from . import admin_tokens, cookies  # noqa: F401

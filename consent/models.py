@@ -17,8 +17,25 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 
+class PolicyVersionQuerySet(models.QuerySet):
+    """Bulk writes cannot reach a published version either (PostgreSQL also refuses them)."""
+
+    def update(self, **kwargs: object) -> int:
+        if self.filter(status=PolicyVersion.Status.PUBLISHED).exists():
+            raise PermissionError("A published policy version cannot be changed.")
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        if self.filter(status=PolicyVersion.Status.PUBLISHED).exists():
+            raise PermissionError("A published policy version cannot be deleted.")
+        return super().delete()
+
+
 class PolicyVersion(models.Model):
-    """One version of the privacy policy. Published versions never change."""
+    """One version of the privacy policy. Published versions never change.
+
+    A draft becomes published only through `consent.policies.policy_publish`.
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -39,15 +56,66 @@ class PolicyVersion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    objects = PolicyVersionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-effective_on", "-published_at"]
+        permissions = [("publish_policyversion", "Can publish a policy version")]
 
     def __str__(self) -> str:
         return f"{self.title} {self.version}"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Judged by the stored row, not this instance: publishing a draft is the one change
+        # allowed, and it happens through a conditional update in policy_publish.
+        if self.pk is not None and self._stored_is_published():
+            raise PermissionError("A published policy version cannot be changed.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        if self.pk is not None and self._stored_is_published():
+            raise PermissionError("A published policy version cannot be deleted.")
+        return super().delete(*args, **kwargs)  # type: ignore[arg-type]
+
+    def _stored_is_published(self) -> bool:
+        return PolicyVersion._base_manager.filter(pk=self.pk, status=self.Status.PUBLISHED).exists()
+
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+
+class PolicyNotice(models.Model):
+    """The e-mail telling one user about one material policy version.
+
+    One row per (version, user) makes the fan-out idempotent: a row is claimed (pending ->
+    sending) before its mail goes out and marked sent after, so a redelivered or resumed task
+    never mails a user twice. A row left in "sending" is one a worker died on: it may or may
+    not have gone out and is not sent again.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENDING = "sending", _("Being sent (in doubt if it stays)")
+        SENT = "sent", _("Sent")
+        REFUSED = "refused", _("Refused by the mail server")
+        SKIPPED = "skipped", _("Skipped (account closed or no address)")
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="notices")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "user"], name="policy_notice_once_per_user")
+        ]
+        indexes = [models.Index(fields=["version", "state", "user"], name="policy_notice_work")]
+
+    def __str__(self) -> str:
+        return f"Notice of policy {self.version_id} to user #{self.user_id}"
 
 
 class ThirdParty(models.Model):
@@ -87,7 +155,7 @@ class Purpose(models.Model):
     description = models.TextField()
     legal_basis = models.CharField(max_length=30, choices=LegalBasis.choices)
     is_optional = models.BooleanField(default=False)
-    # Kantara Consent Receipt categories, e.g. "2 - Contact", "9 - Usage & Online Behaviour".
+    # Kantara Consent Receipt v1.1 PII categories, e.g. "2 - Contact", "15 - Behavioural".
     pii_categories = models.JSONField(default=list, blank=True)
     kantara_purpose_category = models.CharField(max_length=100, blank=True)
     third_parties = models.ManyToManyField(ThirdParty, blank=True, related_name="purposes")

@@ -1,15 +1,41 @@
-"""Policy versions: the current one, safe rendering, and a readable diff between two."""
+"""Policy versions: the current one, publishing, safe rendering, and a readable diff."""
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import re
+from functools import partial
+from typing import TYPE_CHECKING
 
 import markdown  # type: ignore[import-untyped]
 import nh3
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from requests_dsar.audit import audit_append
+from requests_dsar.models import Actor
+
 from .models import PolicyVersion
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+# A version label is part of its public address (/privacy/policy/<label>/).
+VERSION_LABEL = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
+RESERVED_LABELS = frozenset({"versions", "diff"})
+
+
+def version_label_problem(label: str) -> str | None:
+    if not VERSION_LABEL.match(label) or label.lower() in RESERVED_LABELS:
+        return (
+            "Use letters, digits, dots, dashes or underscores (for example 2.0), "
+            "and not 'versions' or 'diff'."
+        )
+    return None
 
 
 def current_policy() -> PolicyVersion | None:
@@ -21,6 +47,91 @@ def current_policy() -> PolicyVersion | None:
         .order_by("-effective_on", "-published_at")
         .first()
     )
+
+
+def published_versions() -> QuerySet[PolicyVersion]:
+    """Every published version, newest first (upcoming ones included). Drafts never."""
+    return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by(
+        "-effective_on", "-published_at"
+    )
+
+
+def upcoming_policy() -> PolicyVersion | None:
+    """The published version that takes effect next, if one is announced but not yet in force."""
+    return (
+        published_versions()
+        .filter(effective_on__gt=timezone.localdate())
+        .order_by("effective_on", "published_at")
+        .first()
+    )
+
+
+def publish_problems(version: PolicyVersion) -> list[str]:
+    """Why this draft cannot be published as it stands (empty when it can)."""
+    problems = []
+    if version.is_published:
+        problems.append("This version is already published.")
+    label_problem = version_label_problem(version.version)
+    if label_problem:
+        problems.append(f"Version label: {label_problem}")
+    if not version.text.strip():
+        problems.append("The text is empty.")
+    if version.effective_on < version.last_updated:
+        problems.append("It cannot take effect before the date it was last updated.")
+    latest = published_versions().exclude(pk=version.pk).first()
+    if latest is not None:
+        # The policy: changed content takes effect after notification or publication. Only
+        # the first version (an existing policy imported as it stands) may date from before.
+        if version.effective_on < timezone.localdate():
+            problems.append("It cannot take effect before the day it is published.")
+        if version.effective_on < latest.effective_on:
+            problems.append(
+                f"It cannot take effect before version {latest.version} "
+                f"({latest.effective_on.isoformat()}), or it would never be the current one."
+            )
+    if version.is_material and not version.summary_of_changes.strip():
+        problems.append("A material change needs a summary of changes: users are told it.")
+    return problems
+
+
+@transaction.atomic
+def policy_publish(*, version: PolicyVersion, actor: User | None) -> PolicyVersion:
+    """Publish a draft. From then on the version never changes (model and database refuse it).
+
+    Audited with a checksum of the published text. A material version e-mails every user
+    (`consent.tasks.notify_policy_published`, after commit) and asks them to consent again.
+    `actor` is None only for the system (seed data).
+    """
+    locked = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    problems = publish_problems(locked)
+    if problems:
+        raise ValidationError(problems)
+    now = timezone.now()
+    claimed = PolicyVersion.objects.filter(pk=locked.pk, status=PolicyVersion.Status.DRAFT).update(
+        status=PolicyVersion.Status.PUBLISHED, published_at=now, published_by=actor
+    )
+    if not claimed:
+        raise ValidationError("This version is already published.")
+    audit_append(
+        action="policy.published",
+        actor_user_id=actor.pk if actor is not None else None,
+        actor_role=Actor.STAFF if actor is not None else Actor.SYSTEM,
+        target_type="consent.PolicyVersion",
+        target_id=locked.pk,
+        data={
+            "version": locked.version,
+            "is_material": locked.is_material,
+            "last_updated": locked.last_updated.isoformat(),
+            "effective_on": locked.effective_on.isoformat(),
+            "text_sha256": hashlib.sha256(locked.text.encode()).hexdigest(),
+        },
+    )
+    if locked.is_material:
+        from .tasks import notify_policy_published
+
+        transaction.on_commit(partial(notify_policy_published.delay, locked.pk))
+    version.refresh_from_db()
+    return version
 
 
 def render_policy(text: str) -> SafeString:

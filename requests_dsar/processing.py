@@ -1,7 +1,8 @@
 """Restriction and consent withdrawal: optional processing stops at once.
 
-Until the consent ledger lands (consent issue), both stop what accounts store as optional
-processing: the profile's flag that profiling, personalized content and marketing read.
+A restriction sets the profile's flag that stops all optional processing (the consent check
+API denies optional purposes while it is set). A withdrawal of consent withdraws, in the
+consent ledger, every optional consent the subject has given.
 """
 
 from __future__ import annotations
@@ -33,4 +34,14 @@ def fulfil_restriction(request: DataSubjectRequest) -> None:
 
 
 def fulfil_withdraw_consent(request: DataSubjectRequest) -> None:
-    _stop_optional_processing(request)
+    """Idempotent: a redelivered task finds nothing left to withdraw."""
+    from consent.models import Method
+    from consent.services import consent_withdraw_all_optional
+
+    subject = request.subject
+    if subject is None:
+        return
+    # The subject asked (the request is theirs); another requester's request is carried out by
+    # the system on their verified behalf.
+    actor = subject if request.requester_id == subject.pk else None
+    consent_withdraw_all_optional(user=subject, method=Method.REQUEST, actor=actor)

@@ -119,3 +119,54 @@ class DataSubjectRequestFactory(DjangoModelFactory):
     verified_at = factory.LazyFunction(timezone.now)
     verification_method = "reauthentication"
     due_at = factory.LazyAttribute(lambda o: o.verified_at + datetime.timedelta(days=15))
+
+
+# --- Consent purposes (cookie banner and GPC tests) ---------------------------------------------
+
+
+class PurposeFactory(DjangoModelFactory):
+    """An optional, consent-based purpose; pass `cookie_category` / `refused_by_gpc` as needed."""
+
+    class Meta:
+        model = "consent.Purpose"
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"purpose-{n}")
+    name = factory.LazyAttribute(lambda o: o.key.replace("-", " ").capitalize())
+    description = factory.Faker("sentence", nb_words=10)
+    legal_basis = "consent"
+    is_optional = True
+
+
+# --- Consent: policy versions and third parties (consent center, receipts, check API) -----------
+
+
+class PolicyVersionFactory(DjangoModelFactory):
+    """A published version in effect since today; pass `is_material=True` for a material one."""
+
+    class Meta:
+        model = "consent.PolicyVersion"
+        django_get_or_create = ("version",)
+
+    version = factory.Sequence(lambda n: f"{n + 1}.0")
+    text = factory.LazyAttribute(lambda o: f"## Privacy policy {o.version}\n\nWhat we do.\n")
+    summary_of_changes = factory.LazyAttribute(
+        lambda o: "We changed how we use your data." if o.is_material else ""
+    )
+    last_updated = factory.LazyFunction(timezone.localdate)
+    effective_on = factory.LazyFunction(timezone.localdate)
+    is_material = False
+    status = "published"
+    published_at = factory.LazyFunction(timezone.now)
+
+
+class ThirdPartyFactory(DjangoModelFactory):
+    class Meta:
+        model = "consent.ThirdParty"
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"sdk-{n}")
+    name = factory.LazyAttribute(lambda o: f"{o.key.upper()} Analytics")
+    description = "Measures how the app is used."
+    data_received = "Device identifiers, usage events."
+    privacy_policy_url = "https://sdk.example.com/privacy"

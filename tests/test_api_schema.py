@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts import services
+from consent import services as consent_services
 from tests.factories import LoginEventFactory, ProfileFactory
 
 # Loaded at collection time: generating the schema needs no database.
@@ -51,15 +52,23 @@ CHECKS = [
 TOKEN_SECRET = services.API_TOKEN_PREFIX + "schemathesis-fixed-secret-for-the-test-run-only"
 
 
+# The consent check API takes only a service token; the fixture creates one with this secret.
+SERVICE_SECRET = consent_services.SERVICE_TOKEN_PREFIX + "schemathesis-fixed-service-secret"
+
+
 @schema.auth(refresh_interval=None)
 class PersonalToken:
-    """Declares the Bearer token as real auth, so the ignored-auth check probes without it."""
+    """Declares the Bearer token as real auth, so the ignored-auth check probes without it.
+    Operations secured by a service token get that instead."""
 
     def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
         return TOKEN_SECRET
 
     def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
-        case.headers["Authorization"] = f"Bearer {data}"
+        if case.operation.path.startswith("/api/v1/consent/check"):
+            case.headers["Authorization"] = f"Service {SERVICE_SECRET}"
+        else:
+            case.headers["Authorization"] = f"Bearer {data}"
 
 
 @pytest.fixture
@@ -75,6 +84,11 @@ def api_token(user) -> str:  # type: ignore[no-untyped-def]
             user=user, name="schemathesis", lifetime=datetime.timedelta(hours=1)
         )
     assert secret == TOKEN_SECRET
+    fixed = SERVICE_SECRET.removeprefix(consent_services.SERVICE_TOKEN_PREFIX)
+    with mock.patch.object(consent_services.secrets, "token_urlsafe", return_value=fixed):
+        consent_services.service_token_create(
+            name="schemathesis", scopes=[consent_services.SCOPE_CONSENT_CHECK], actor=user
+        )
     return secret
 
 

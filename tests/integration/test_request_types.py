@@ -122,10 +122,23 @@ def test_a_correction_of_an_editable_field_is_applied_by_the_worker(worker, subj
     assert request.corrections.get().before == "Tester"
 
 
-@pytest.mark.parametrize("type", ["restrict", "withdraw_consent"])
-def test_optional_processing_stops_through_the_worker(worker, subject, type):
-    wait_for(file(subject, type), Status.COMPLETED)
+def test_a_restriction_stops_optional_processing_through_the_worker(worker, subject):
+    wait_for(file(subject, "restrict"), Status.COMPLETED)
     assert Profile.objects.get(user=subject).optional_processing_stopped_at is not None
+
+
+def test_a_consent_withdrawal_withdraws_every_optional_consent_through_the_worker(worker, subject):
+    from consent import ledger
+    from consent.models import Method
+    from consent.services import consent_give
+    from tests.factories import PurposeFactory
+
+    purposes = PurposeFactory.create_batch(2)
+    for purpose in purposes:
+        consent_give(user=subject, purpose=purpose, method=Method.CONSENT_CENTER, actor=subject)
+    wait_for(file(subject, "withdraw_consent"), Status.COMPLETED)
+    states = ledger.state_for(ledger.user_subject_key(subject.pk), purposes)
+    assert [s.decision for s in states] == ["withdrawn", "withdrawn"]
 
 
 @pytest.mark.parametrize("type", ["question", "complaint"])

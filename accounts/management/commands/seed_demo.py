@@ -16,6 +16,7 @@ from django.db import transaction
 
 from accounts import services
 from accounts.models import User
+from consent.seed import seed_consent_catalogue
 
 STAFF_EMAIL = "staff@example.com"
 DEMO_EMAIL = "demo@example.com"
@@ -33,6 +34,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: object, **options: object) -> None:
+        seed_consent_catalogue()  # policy 1.0, purposes, demo SDK list
         staff = self._user(STAFF_EMAIL, STAFF_PASSWORD, superuser=True)
         if not Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists():
             TOTP.activate(staff, STAFF_TOTP_SECRET)

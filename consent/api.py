@@ -1,0 +1,244 @@
+"""/api/v1/consent/...: one's own consents, and the check other services ask.
+
+The user's endpoints take a session or a personal token, like the rest of the API. The check
+endpoints take only a service token with the `consent:check` scope; each answer is read from
+the ledger's projection, which every new event drops, so a withdrawal counts from the next
+check on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import cast
+
+from django.db.models import QuerySet
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+
+from . import receipts, selectors, services
+from .authentication import HasServiceScope, ServiceTokenAuthentication, ServiceTokenThrottle
+from .models import ConsentEvent, Decision, Method, Purpose
+from .serializers import (
+    CheckBatchResultSerializer,
+    CheckBatchSerializer,
+    CheckQuerySerializer,
+    CheckResultSerializer,
+    ConsentChangeSerializer,
+    ConsentEventSerializer,
+    ConsentStateSerializer,
+    DecisionSerializer,
+    PurposeSerializer,
+)
+
+TAGS = ["consent"]
+ERRORS = {
+    401: OpenApiResponse(description="Not signed in."),
+    403: OpenApiResponse(description="Not allowed."),
+}
+INPUT_ERRORS = {
+    400: OpenApiResponse(description="Invalid input; the body says what is wrong."),
+    415: OpenApiResponse(description="Only application/json is accepted."),
+}
+SERVICE_ERRORS = {
+    401: OpenApiResponse(description="No valid `Authorization: Service <token>` header."),
+    403: OpenApiResponse(description="The service token lacks the `consent:check` scope."),
+    429: OpenApiResponse(description="Too many checks with this token; retry later."),
+}
+
+
+def _user(request: Request) -> User:
+    return cast(User, request.user)
+
+
+def _offered_purpose(user: User, key: str) -> Purpose:
+    purpose = next((p for p in services.purposes_offered_to(user) if p.key == key), None)
+    if purpose is None:
+        raise NotFound(f"No purpose “{key}” is offered to you.")
+    return purpose
+
+
+@extend_schema(
+    tags=TAGS,
+    summary="The purposes offered to you",
+    description="Every purpose your information is processed for, with its legal basis and "
+    "the third parties it involves. Only optional purposes can be given and withdrawn.",
+    responses={200: PurposeSerializer(many=True), **ERRORS},
+)
+class PurposeListView(generics.ListAPIView):
+    serializer_class = PurposeSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> list[Purpose]:  # type: ignore[override]
+        return services.purposes_offered_to(_user(self.request))
+
+
+@extend_schema(
+    tags=TAGS,
+    summary="Your current consent state, per purpose",
+    responses={200: ConsentStateSerializer(many=True), **ERRORS},
+)
+class ConsentStateView(APIView):
+    def get(self, request: Request) -> Response:
+        statuses = selectors.consent_statuses_for(_user(request))
+        return Response(ConsentStateSerializer(statuses, many=True).data)
+
+
+@extend_schema(
+    tags=TAGS,
+    summary="Give, withdraw or refuse consent to one purpose",
+    description="Takes effect at once. Withdrawing is as easy as giving: the same call. "
+    "Answers 201 with the event recorded, or 200 when the decision was already in force.",
+    request=DecisionSerializer,
+    responses={
+        201: ConsentChangeSerializer,
+        200: ConsentChangeSerializer,
+        404: OpenApiResponse(description="No such purpose is offered to you."),
+        **INPUT_ERRORS,
+        **ERRORS,
+    },
+)
+class ConsentDecisionView(APIView):
+    def post(self, request: Request, purpose_key: str) -> Response:
+        user = _user(request)
+        purpose = _offered_purpose(user, purpose_key)
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = {
+            Decision.GIVEN: services.consent_give,
+            Decision.WITHDRAWN: services.consent_withdraw,
+            Decision.REFUSED: services.consent_refuse,
+        }[serializer.validated_data["decision"]]
+        event = record(
+            user=user,
+            purpose=purpose,
+            method=Method.API,
+            actor=user,
+            context=services.collection_context(request._request),
+        )
+        state = next(s for s in selectors.consent_statuses_for(user) if s.purpose.pk == purpose.pk)
+        body = ConsentChangeSerializer({"state": state, "event": event}).data
+        return Response(body, status=status.HTTP_201_CREATED if event else status.HTTP_200_OK)
+
+
+@extend_schema(
+    tags=TAGS,
+    summary="Your consent history, newest first",
+    responses={200: ConsentEventSerializer(many=True), **ERRORS},
+)
+class ConsentEventListView(generics.ListAPIView):
+    serializer_class = ConsentEventSerializer
+
+    def get_queryset(self) -> QuerySet[ConsentEvent]:
+        return selectors.consent_events_for(_user(self.request))
+
+
+@extend_schema(
+    tags=TAGS,
+    summary="The consent receipt of one of your events",
+    description="A Kantara Consent Receipt v1.1 (JSON), as an attachment.",
+    responses={
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="The Kantara consent receipt."),
+        404: OpenApiResponse(description="No such event of yours."),
+        **ERRORS,
+    },
+)
+class ConsentReceiptView(APIView):
+    def get(self, request: Request, event_uuid: uuid.UUID) -> Response:
+        event = selectors.consent_event_for(_user(request), event_uuid)
+        if event is None:
+            raise NotFound("No such consent event of yours.")
+        receipt = receipts.receipt_download(user=_user(request), event=event)
+        return Response(
+            receipt,
+            headers={
+                "Content-Disposition": f'attachment; filename="{receipts.receipt_filename(event)}"',
+                "Cache-Control": "no-store, private",
+            },
+        )
+
+
+# --- The service check ----------------------------------------------------------------------------
+
+
+def _active_purposes(keys: list[str]) -> list[Purpose]:
+    found = {p.key: p for p in Purpose.objects.filter(key__in=keys, active=True)}
+    return [found[k] for k in keys if k in found]
+
+
+class ConsentCheckView(APIView):
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [HasServiceScope]
+    throttle_classes = [ServiceTokenThrottle]
+    required_scope = services.SCOPE_CONSENT_CHECK
+
+    @extend_schema(
+        tags=["consent check"],
+        summary="May this purpose be processed for this user now?",
+        description="For other services of the company, with a service token. `allowed` is the "
+        "answer; `legal_basis`, `reason` and `event` say what it rests on.",
+        parameters=[CheckQuerySerializer],
+        responses={
+            200: CheckResultSerializer,
+            400: OpenApiResponse(description="A parameter is missing or malformed."),
+            404: OpenApiResponse(description="No such user, or no active purpose with that key."),
+            **SERVICE_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = CheckQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user_id, key = query.validated_data["user"], query.validated_data["purpose"]
+        purposes = _active_purposes([key])
+        if not purposes:
+            raise NotFound(f"No active purpose with the key “{key}”.")
+        results = selectors.consent_check([user_id], purposes)
+        if not results:
+            raise NotFound(f"No user with the id {user_id}.")
+        return Response(CheckResultSerializer(results[0]).data)
+
+    @extend_schema(
+        tags=["consent check"],
+        summary="Check many (user, purpose) pairs at once",
+        description="Every listed user against every listed purpose, at most "
+        "1000 pairs. Users not found are listed in `unknown_users` (treat them as denied); an "
+        "unknown purpose fails the whole request with 400.",
+        request=CheckBatchSerializer,
+        responses={200: CheckBatchResultSerializer, **INPUT_ERRORS, **SERVICE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        batch = CheckBatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        keys, user_ids = batch.validated_data["purposes"], batch.validated_data["users"]
+        purposes = _active_purposes(keys)
+        unknown = [k for k in keys if k not in {p.key for p in purposes}]
+        if unknown:
+            raise ValidationError(
+                {"purposes": [f"No active purpose with the key “{k}”." for k in unknown]}
+            )
+        results = selectors.consent_check(user_ids, purposes)
+        found = {r.user_id for r in results}
+        body = {"results": results, "unknown_users": [u for u in user_ids if u not in found]}
+        return Response(CheckBatchResultSerializer(body).data)
+
+
+# Included in config/api.py under /api/v1/. The fixed paths come before the purpose key's.
+urlpatterns = [
+    path("consent/purposes/", PurposeListView.as_view(), name="consent-purposes"),
+    path("consent/events/", ConsentEventListView.as_view(), name="consent-events"),
+    path(
+        "consent/events/<uuid:event_uuid>/receipt/",
+        ConsentReceiptView.as_view(),
+        name="consent-receipt",
+    ),
+    path("consent/check", ConsentCheckView.as_view(), name="consent-check"),
+    path("consent/", ConsentStateView.as_view(), name="consent"),
+    path("consent/<slug:purpose_key>/", ConsentDecisionView.as_view(), name="consent-decision"),
+]

@@ -1,0 +1,72 @@
+"""Re-consent after a material policy change: page views wait until the user has chosen again.
+
+When the policy in force is marked material and a signed-in user has made no choices under it
+(no sign-up or re-consent event recorded under that version), a GET page view is sent to the
+re-consent page, which shows what changed and the choices, then continues to the page asked
+for. APIs, files, the policy pages themselves, data-subject requests (someone who does not
+agree may delete their account), sign-in and sign-out, admin and htmx fragments are never
+redirected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+
+# Paths a pending re-consent never blocks: what the prompt links to (the policy and its diff),
+# what must keep working for anyone (sign-in/out, files, health), and machine clients.
+EXEMPT_PREFIXES = (
+    "/api/",
+    "/privacy/",
+    "/accounts/",
+    "/admin/",
+    "/files/",
+    "/healthz",
+    "/.well-known/",
+    "/favicon.ico",
+)
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The `next` the request names, if it stays on this site; otherwise `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+class ReconsentMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def _applies(self, request: HttpRequest) -> bool:
+        if request.method not in ("GET", "HEAD") or request.headers.get("HX-Request"):
+            return False
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return False
+        path = request.path
+        static = (settings.STATIC_URL or "/static/", settings.MEDIA_URL or "/media/")
+        # A user who does not agree may still delete their account or ask a question.
+        requests = reverse("dsar:list")
+        return not path.startswith((*EXEMPT_PREFIXES, requests, *(p for p in static if p != "/")))
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._applies(request):
+            from .policies import current_policy
+            from .selectors import reconsent_due
+
+            reconsent_url = reverse("consent:reconsent")
+            if request.path != reconsent_url and reconsent_due(
+                request.user,  # type: ignore[arg-type]
+                current_policy(),
+            ):
+                query = urlencode({"next": request.get_full_path()})
+                return HttpResponseRedirect(f"{reconsent_url}?{query}")
+        return self.get_response(request)

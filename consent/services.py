@@ -1,0 +1,431 @@
+"""Writes with rules about consent: give, withdraw, refuse, withdraw everything, log a sharing.
+
+Every function here is the one place its rule lives: the consent center, sign-up, the
+re-consent prompt, the API, admin actions and the withdraw-consent request all call them.
+Each change appends to the consent ledger (`ledger.consent_record`, which drops the cached
+state, so the very next check sees it) and writes an audit row with ids only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import Profile, User
+
+from . import ledger
+from .models import (
+    ConsentActor,
+    ConsentEvent,
+    Decision,
+    Disclosure,
+    LegalBasis,
+    PolicyVersion,
+    Purpose,
+    ServiceToken,
+    ThirdParty,
+)
+
+# Until issue 5 brings minors and guardians (an age per jurisdiction), a minor is anyone under
+# this age by the date of birth in their profile.
+ADULT_AGE = 18
+
+
+@dataclass(frozen=True)
+class CollectionContext:
+    """Where a decision was collected: kept apart from the ledger, erasable with the account."""
+
+    ip_address: str | None = None
+    user_agent: str = ""
+
+
+NO_CONTEXT = CollectionContext()
+
+
+def collection_context(request: HttpRequest) -> CollectionContext:
+    from accounts.request_info import client_ip
+
+    return CollectionContext(client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:512])
+
+
+# --- Minors (replaced by issue 5's jurisdiction table) --------------------------------------------
+
+
+def age_on(birth_date: datetime.date, day: datetime.date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def is_minor_birth_date(birth_date: datetime.date | None) -> bool:
+    """Under ADULT_AGE today. No date of birth is not treated as a minor's."""
+    return birth_date is not None and age_on(birth_date, timezone.localdate()) < ADULT_AGE
+
+
+def is_minor(user: User) -> bool:
+    """Whether the portal treats `user` as a minor.
+
+    A hook: for now, a date of birth in the profile under ADULT_AGE years ago. Issue 5
+    replaces it with the age of digital consent of the user's jurisdiction (and guardians).
+    """
+    birth_date = Profile.objects.filter(user=user).values_list("birth_date", flat=True).first()
+    return is_minor_birth_date(birth_date)
+
+
+def purpose_is_offered(purpose: Purpose, *, minor: bool) -> bool:
+    return purpose.active and (purpose.offered_to_minors or not minor)
+
+
+def signup_purposes() -> list[Purpose]:
+    """Every active purpose, for a person whose age is not known yet."""
+    return list(Purpose.objects.filter(active=True).prefetch_related("third_parties"))
+
+
+def purposes_offered_to(user: User) -> list[Purpose]:
+    """Active purposes the user may see and decide on: none "not for minors" for a minor."""
+    minor = is_minor(user)
+    return [
+        p
+        for p in Purpose.objects.filter(active=True).prefetch_related("third_parties")
+        if purpose_is_offered(p, minor=minor)
+    ]
+
+
+# --- Recording decisions --------------------------------------------------------------------------
+
+
+# The audit log's names for who acted.
+AUDIT_ROLES: dict[str, str] = {ConsentActor.SELF: "requester", ConsentActor.STAFF: "staff"}
+
+
+def _actor_role(user: User, actor: User | None) -> str:
+    if actor is None:
+        return ConsentActor.SYSTEM
+    if actor.pk == user.pk:
+        return ConsentActor.SELF
+    if actor.is_staff:
+        return ConsentActor.STAFF
+    # Guardians decide for a minor once issue 5 records who is whose guardian.
+    raise PermissionDenied("Only the user themselves, staff or the system may decide this.")
+
+
+def _latest_event(user: User, purpose: Purpose) -> ConsentEvent | None:
+    state = ledger.is_allowed(ledger.user_subject_key(user.pk), purpose)
+    if state.event_uuid is None:
+        return None
+    return ConsentEvent.objects.select_related("policy_version").get(uuid=state.event_uuid)
+
+
+def _record(
+    *,
+    user: User,
+    purpose: Purpose,
+    decision: str,
+    method: str,
+    actor: User | None,
+    context: CollectionContext,
+    policy_version: PolicyVersion | None,
+) -> ConsentEvent:
+    from requests_dsar.audit import audit_append
+
+    role = _actor_role(user, actor)
+    event = ledger.consent_record(
+        subject_key=ledger.user_subject_key(user.pk),
+        purpose=purpose,
+        decision=decision,
+        method=method,
+        actor=role,
+        actor_user_id=actor.pk if actor is not None else None,
+        policy_version=policy_version,
+        user_id=user.pk,
+        ip_address=context.ip_address,
+        user_agent=context.user_agent,
+    )
+    audit_append(
+        action=f"consent.{decision}",
+        actor_user_id=actor.pk if actor is not None else None,
+        actor_role=AUDIT_ROLES.get(role, "system"),
+        target_type="accounts.user",
+        target_id=user.pk,
+        data={"event": str(event.uuid), "purpose": purpose.key, "method": method},
+    )
+    return event
+
+
+def _require_consent_basis(purpose: Purpose) -> None:
+    if purpose.legal_basis != LegalBasis.CONSENT:
+        raise ValidationError(
+            f"“{purpose.name}” rests on another legal basis "
+            f"({purpose.get_legal_basis_display()}), not on consent: there is nothing to give "
+            "or withdraw.",
+            code="not_consent_based",
+        )
+
+
+def _same_version(event: ConsentEvent, policy_version: PolicyVersion | None) -> bool:
+    return event.policy_version_id == (policy_version.pk if policy_version else None)
+
+
+@transaction.atomic
+def consent_give(
+    *,
+    user: User,
+    purpose: Purpose,
+    method: str,
+    actor: User | None,
+    context: CollectionContext = NO_CONTEXT,
+) -> ConsentEvent | None:
+    """Record that `user` gives consent to `purpose`. Returns the new event, or None when
+    consent is already given under the current policy version (nothing changed).
+
+    Only the person gives their consent: staff and the system may withdraw one, never give
+    it (PermissionDenied). A purpose not offered to minors can never be given for a minor
+    (ValidationError).
+    """
+    if _actor_role(user, actor) != ConsentActor.SELF:
+        raise PermissionDenied("Only the person themselves can give their consent.")
+    _require_consent_basis(purpose)
+    if not purpose.active:
+        raise ValidationError(f"“{purpose.name}” is no longer offered.", code="inactive")
+    if not purpose.offered_to_minors and is_minor(user):
+        raise ValidationError(
+            f"“{purpose.name}” is not offered to people under {ADULT_AGE}.", code="minor"
+        )
+    from .policies import current_policy
+
+    policy = current_policy()
+    latest = _latest_event(user, purpose)
+    if latest is not None and latest.decision == Decision.GIVEN and _same_version(latest, policy):
+        return None
+    return _record(
+        user=user,
+        purpose=purpose,
+        decision=Decision.GIVEN,
+        method=method,
+        actor=actor,
+        context=context,
+        policy_version=policy,
+    )
+
+
+def _turn_off(
+    *,
+    user: User,
+    purpose: Purpose,
+    refusing: bool,
+    method: str,
+    actor: User | None,
+    context: CollectionContext,
+) -> ConsentEvent | None:
+    _require_consent_basis(purpose)
+    if not purpose.is_optional:
+        raise ValidationError(
+            f"“{purpose.name}” is needed for the service itself; to stop it, delete your account.",
+            code="required",
+        )
+    from .policies import current_policy
+
+    policy = current_policy()
+    latest = _latest_event(user, purpose)
+    if latest is not None and latest.decision == Decision.GIVEN:
+        decision = Decision.WITHDRAWN
+    elif not refusing:
+        return None  # nothing given, nothing to withdraw
+    elif latest is not None and _same_version(latest, policy):
+        return None  # already off under this policy version
+    else:
+        decision = Decision.REFUSED
+    return _record(
+        user=user,
+        purpose=purpose,
+        decision=decision,
+        method=method,
+        actor=actor,
+        context=context,
+        policy_version=policy,
+    )
+
+
+@transaction.atomic
+def consent_withdraw(
+    *,
+    user: User,
+    purpose: Purpose,
+    method: str,
+    actor: User | None,
+    context: CollectionContext = NO_CONTEXT,
+) -> ConsentEvent | None:
+    """Withdraw the consent `user` gave to an optional purpose; effective at once.
+
+    Returns the new event, or None when consent was not given (nothing to withdraw).
+    """
+    return _turn_off(
+        user=user, purpose=purpose, refusing=False, method=method, actor=actor, context=context
+    )
+
+
+@transaction.atomic
+def consent_refuse(
+    *,
+    user: User,
+    purpose: Purpose,
+    method: str,
+    actor: User | None,
+    context: CollectionContext = NO_CONTEXT,
+) -> ConsentEvent | None:
+    """Record that `user` declines an optional purpose they were offered.
+
+    A refusal of a consent currently given is recorded as what it is: a withdrawal. Returns
+    None when the purpose is already off under the current policy version.
+    """
+    return _turn_off(
+        user=user, purpose=purpose, refusing=True, method=method, actor=actor, context=context
+    )
+
+
+@transaction.atomic
+def consent_choices_record(
+    *,
+    user: User,
+    choices: Mapping[Purpose, bool],
+    method: str,
+    actor: User | None,
+    context: CollectionContext = NO_CONTEXT,
+) -> list[ConsentEvent]:
+    """Record one form's choices (sign-up, re-consent): each ticked purpose given, each unticked
+    one refused (or withdrawn if it was given). Required consent-based purposes listed with
+    True are recorded as given: the form explained them and the user went on."""
+    events = []
+    for purpose, chosen in choices.items():
+        if chosen:
+            event = consent_give(
+                user=user, purpose=purpose, method=method, actor=actor, context=context
+            )
+        else:
+            event = consent_refuse(
+                user=user, purpose=purpose, method=method, actor=actor, context=context
+            )
+        if event is not None:
+            events.append(event)
+    return events
+
+
+@transaction.atomic
+def consent_withdraw_all_optional(
+    *, user: User, method: str, actor: User | None
+) -> list[ConsentEvent]:
+    """Withdraw every optional consent `user` has given (the withdraw-consent request).
+
+    Idempotent: a second run finds nothing given and records nothing.
+    """
+    states = ledger.state_for(
+        ledger.user_subject_key(user.pk), Purpose.objects.filter(is_optional=True)
+    )
+    given = {s.purpose_key for s in states if s.decision == Decision.GIVEN}
+    events = []
+    for purpose in Purpose.objects.filter(key__in=given):
+        event = consent_withdraw(user=user, purpose=purpose, method=method, actor=actor)
+        if event is not None:
+            events.append(event)
+    return events
+
+
+# --- Disclosures ----------------------------------------------------------------------------------
+
+
+def disclosure_record(
+    *,
+    user: User,
+    third_party: ThirdParty,
+    purpose: Purpose | None,
+    data_categories: Iterable[str],
+    description: str = "",
+) -> Disclosure:
+    """Log that `user`'s personal information went to `third_party`: the one way services
+    record a sharing, so the user's "who received my data" is complete.
+
+    It records a fact and never refuses: whether the sharing was allowed is the consent check
+    API's question, asked before sharing.
+    """
+    return Disclosure.objects.create(
+        user=user,
+        third_party=third_party,
+        purpose=purpose,
+        data_categories=[str(c) for c in data_categories],
+        description=description[:300],
+    )
+
+
+# --- Service tokens (the consent check API) -------------------------------------------------------
+
+SERVICE_TOKEN_PREFIX = "svc_"  # noqa: S105 - a public marker, not a secret
+SCOPE_CONSENT_CHECK = "consent:check"
+SCOPES = {SCOPE_CONSENT_CHECK: "Ask whether a purpose may be processed for a user"}
+
+
+def _service_token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def service_token_create(
+    *, name: str, scopes: Iterable[str], actor: User
+) -> tuple[ServiceToken, str]:
+    """A new service token. Returns the row and the secret, shown once and never stored."""
+    from requests_dsar.audit import audit_append
+
+    scopes = sorted(set(scopes))
+    unknown = set(scopes) - set(SCOPES)
+    if unknown:
+        raise ValidationError(f"Unknown scopes: {', '.join(sorted(unknown))}.", code="scope")
+    secret = SERVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ServiceToken.objects.create(
+        name=name,
+        prefix=secret[: len(SERVICE_TOKEN_PREFIX) + 6],
+        key_hash=_service_token_hash(secret),
+        scopes=scopes,
+    )
+    audit_append(
+        action="service_token.created",
+        actor_user_id=actor.pk,
+        actor_role="staff",
+        target_type="consent.servicetoken",
+        target_id=token.pk,
+        data={"scopes": scopes},
+    )
+    return token, secret
+
+
+@transaction.atomic
+def service_token_revoke(*, token: ServiceToken, actor: User) -> bool:
+    """Revoke a token: its next request is refused. False if it was already revoked."""
+    from requests_dsar.audit import audit_append
+
+    if not ServiceToken.objects.filter(pk=token.pk, active=True).update(active=False):
+        return False
+    token.active = False
+    audit_append(
+        action="service_token.revoked",
+        actor_user_id=actor.pk,
+        actor_role="staff",
+        target_type="consent.servicetoken",
+        target_id=token.pk,
+    )
+    return True
+
+
+def service_token_authenticate(secret: str) -> ServiceToken | None:
+    """The active token for a presented secret, or None. Records when it was last used."""
+    token = ServiceToken.objects.filter(key_hash=_service_token_hash(secret), active=True).first()
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
+        ServiceToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

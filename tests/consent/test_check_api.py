@@ -1,0 +1,235 @@
+"""The consent check API: other services ask "may I process purpose P for user U now?" with a
+scoped service token, and a withdrawal counts from the very next check."""
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from consent import ledger, services
+from consent.models import Method, ServiceToken
+from tests.factories import (
+    ProfileFactory,
+    PurposeFactory,
+    StaffFactory,
+    UserFactory,
+)
+from tests.requests_dsar.staff import signed_in
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/consent/check"
+
+
+@pytest.fixture
+def secret():
+    _token, secret = services.service_token_create(
+        name="mailer", scopes=["consent:check"], actor=StaffFactory()
+    )
+    return secret
+
+
+@pytest.fixture
+def service(secret):
+    return Client(headers={"Authorization": f"Service {secret}"})
+
+
+@pytest.fixture
+def newsletter():
+    return PurposeFactory(key="newsletter")
+
+
+def check(client, user_id, purpose="newsletter"):
+    return client.get(URL, {"user": user_id, "purpose": purpose})
+
+
+def batch(client, users, purposes):
+    return client.post(URL, {"users": users, "purposes": purposes}, content_type="application/json")
+
+
+def give(user, purpose):
+    return services.consent_give(user=user, purpose=purpose, method=Method.API, actor=user)
+
+
+def withdraw(user, purpose):
+    return services.consent_withdraw(user=user, purpose=purpose, method=Method.API, actor=user)
+
+
+# --- Who may ask ----------------------------------------------------------------------------------
+
+
+def test_without_a_token_the_check_is_401_naming_the_service_scheme(user, newsletter):
+    response = check(Client(), user.pk)
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, "Service")
+
+
+def test_a_users_session_or_personal_token_is_not_a_service_token(user, user_client, newsletter):
+    assert check(user_client, user.pk).status_code == 401
+
+
+def test_an_unknown_token_is_401(user, newsletter):
+    client = Client(headers={"Authorization": "Service svc_not-a-real-token"})
+    assert check(client, user.pk).status_code == 401
+
+
+def test_a_token_without_the_check_scope_is_403(user, newsletter):
+    _token, secret = services.service_token_create(name="x", scopes=[], actor=StaffFactory())
+    client = Client(headers={"Authorization": f"Service {secret}"})
+    assert check(client, user.pk).status_code == 403
+
+
+def test_a_revoked_token_is_refused_at_once(user, service, newsletter):
+    assert check(service, user.pk).status_code == 200
+    services.service_token_revoke(token=ServiceToken.objects.get(), actor=StaffFactory())
+    assert check(service, user.pk).status_code == 401
+
+
+def test_only_a_hash_of_the_token_is_stored(secret):
+    token = ServiceToken.objects.get()
+    assert secret not in str(token.__dict__)
+    assert secret.startswith(token.prefix)
+
+
+# --- The answer -----------------------------------------------------------------------------------
+
+
+def test_withdrawal_is_seen_by_the_very_next_check_with_the_cache_in_place(
+    user, service, newsletter
+):
+    give(user, newsletter)
+    assert check(service, user.pk).json()["allowed"] is True
+    assert cache.get(f"consent:state:{ledger.user_subject_key(user.pk)}") is not None
+    withdraw(user, newsletter)
+    assert check(service, user.pk).json()["allowed"] is False
+
+
+def test_the_answer_names_the_legal_basis_and_the_event_it_rests_on(user, service, newsletter):
+    event = give(user, newsletter)
+    body = check(service, user.pk).json()
+    assert (body["allowed"], body["legal_basis"], body["event"], body["decision"]) == (
+        True,
+        "consent",
+        str(event.uuid),
+        "given",
+    )
+
+
+def test_nothing_is_allowed_before_consent_is_given(user, service, newsletter):
+    body = check(service, user.pk).json()
+    assert (body["allowed"], body["event"], body["reason"]) == (
+        False,
+        None,
+        "Consent never given.",
+    )
+
+
+def test_a_purpose_on_another_legal_basis_is_allowed_on_that_basis(user, service):
+    PurposeFactory(key="billing", legal_basis="contract", is_optional=False)
+    body = check(service, user.pk, "billing").json()
+    assert (body["allowed"], body["legal_basis"]) == (True, "contract")
+
+
+def test_an_unknown_user_is_404(service, newsletter):
+    response = check(service, 987654)
+    assert response.status_code == 404
+    assert "No user with the id 987654" in response.json()["detail"]
+
+
+def test_an_unknown_purpose_is_404_with_a_clear_message(user, service):
+    response = check(service, user.pk, "no-such-purpose")
+    assert response.status_code == 404
+    assert "no-such-purpose" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "query", [{}, {"user": "x", "purpose": "p"}, {"user": 2**64, "purpose": "p"}]
+)
+def test_a_missing_or_malformed_parameter_is_400(service, query):
+    assert service.get(URL, query).status_code == 400
+
+
+def test_a_minor_is_denied_a_purpose_not_offered_to_minors_whatever_the_ledger(service):
+    today = timezone.localdate()
+    profile = ProfileFactory(birth_date=today.replace(year=today.year - 30))
+    purpose = PurposeFactory(key="ads", offered_to_minors=False)
+    give(profile.user, purpose)
+    profile.birth_date = today.replace(year=today.year - 16)  # corrected to a minor's
+    profile.save()
+    body = check(service, profile.user.pk, "ads").json()
+    assert (body["allowed"], body["reason"]) == (False, "Not offered to minors.")
+
+
+def test_a_restriction_request_denies_optional_purposes(user, service, newsletter):
+    give(user, newsletter)
+    ProfileFactory(user=user, optional_processing_stopped_at=timezone.now())
+    assert check(service, user.pk).json()["allowed"] is False
+
+
+# --- Batches --------------------------------------------------------------------------------------
+
+
+def test_a_batch_answers_every_pair_and_lists_unknown_users(user, service, newsletter):
+    other = UserFactory()
+    give(user, newsletter)
+    body = batch(service, [user.pk, other.pk, 987654], ["newsletter"]).json()
+    assert [(r["user"], r["allowed"]) for r in body["results"]] == [
+        (user.pk, True),
+        (other.pk, False),
+    ]
+    assert body["unknown_users"] == [987654]
+
+
+def test_a_batch_of_more_than_1000_pairs_is_400(service, newsletter):
+    PurposeFactory(key="ads")
+    response = batch(service, list(range(1, 502)), ["newsletter", "ads"])
+    assert response.status_code == 400
+    assert "At most 1000" in str(response.json())
+
+
+def test_a_batch_of_1000_pairs_is_answered(service, newsletter):
+    assert batch(service, list(range(1, 1001)), ["newsletter"]).status_code == 200
+
+
+def test_an_empty_batch_is_400(service):
+    assert batch(service, [], ["newsletter"]).status_code == 400
+
+
+def test_a_batch_with_an_unknown_purpose_is_400_naming_it(user, service, newsletter):
+    response = batch(service, [user.pk], ["newsletter", "nope"])
+    assert response.status_code == 400
+    assert "nope" in str(response.json()["purposes"])
+
+
+def test_a_batch_needs_a_service_token_too(user, user_client, newsletter):
+    assert batch(user_client, [user.pk], ["newsletter"]).status_code == 401
+
+
+# --- Tokens in admin ------------------------------------------------------------------------------
+
+
+def test_staff_create_a_token_in_admin_and_see_its_secret_once():
+    client = signed_in(StaffFactory())
+    response = client.post(
+        reverse("admin:consent_servicetoken_add"), {"name": "crm", "scopes": ["consent:check"]}
+    )
+    token = ServiceToken.objects.get(name="crm")
+    secret = response.context["secret"]
+    assert secret.startswith(token.prefix) and token.scopes == ["consent:check"]
+    assert (
+        secret
+        not in client.get(
+            reverse("admin:consent_servicetoken_change", args=[token.pk])
+        ).content.decode()
+    )
+
+
+def test_staff_revoke_tokens_with_an_admin_action(secret):
+    client = signed_in(StaffFactory())
+    token = ServiceToken.objects.get()
+    client.post(
+        reverse("admin:consent_servicetoken_changelist"),
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+    token.refresh_from_db()
+    assert token.active is False

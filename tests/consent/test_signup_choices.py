@@ -1,0 +1,103 @@
+"""Sign-up: one separate, unticked choice per optional purpose, required uses explained, the
+choices recorded as `signup_form` events once the account exists; minors are not offered what
+is not for them."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from consent import ledger
+from consent.models import ConsentEvent, Method
+from tests.factories import PurposeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def signup_data(**overrides):
+    data = {
+        "email": "new.person@example.org",
+        "password1": "a-long-test-password-42",
+        "password2": "a-long-test-password-42",
+        "birth_date": "1991-05-17",
+        "region": "FR",
+    }
+    data.update(overrides)
+    return data
+
+
+def minors_birth_date():
+    today = timezone.localdate()
+    return today.replace(year=today.year - 15, day=1).isoformat()
+
+
+@pytest.fixture
+def purposes():
+    return (
+        PurposeFactory(key="newsletter", name="Newsletter"),
+        PurposeFactory(key="ads", name="Personalised ads", offered_to_minors=False),
+    )
+
+
+def decisions():
+    return sorted(
+        (e.purpose.key, e.decision) for e in ConsentEvent.objects.filter(method=Method.SIGNUP_FORM)
+    )
+
+
+def test_each_optional_purpose_is_a_separate_unticked_box(client, purposes):
+    html = client.get(reverse("account_signup")).content.decode()
+    boxes = re.findall(r'<input type="checkbox" name="consent_[^"]+"[^>]*>', html)
+    assert len(boxes) == 2
+    assert not any("checked" in box for box in boxes)
+
+
+def test_purposes_needed_for_the_service_are_explained_not_offered(client, purposes):
+    PurposeFactory(
+        key="account", name="Running your account", legal_basis="contract", is_optional=False
+    )
+    html = client.get(reverse("account_signup")).content.decode()
+    assert "Running your account" in html
+    assert 'name="consent_account"' not in html
+
+
+def test_ticked_choices_are_given_and_unticked_ones_refused_once_the_account_exists(
+    client, purposes
+):
+    client.post(reverse("account_signup"), signup_data(consent_newsletter="on"))
+    user = User.objects.get(email="new.person@example.org")
+    assert decisions() == [("ads", "refused"), ("newsletter", "given")]
+    assert ConsentEvent.objects.filter(subject_key=ledger.user_subject_key(user.pk)).count() == 2
+
+
+def test_signing_up_without_ticking_anything_allows_nothing(client, purposes):
+    client.post(reverse("account_signup"), signup_data())
+    user = User.objects.get(email="new.person@example.org")
+    states = ledger.state_for(ledger.user_subject_key(user.pk), purposes)
+    assert [s.allowed for s in states] == [False, False]
+
+
+def test_a_minor_who_ticked_a_purpose_not_for_minors_is_told_and_the_box_is_gone(client, purposes):
+    response = client.post(
+        reverse("account_signup"),
+        signup_data(birth_date=minors_birth_date(), consent_ads="on"),
+    )
+    html = response.content.decode()
+    assert "offered only to adults" in html
+    assert 'name="consent_ads"' not in html
+    assert not User.objects.exists()
+
+
+def test_a_minor_signs_up_without_ever_being_offered_it(client, purposes):
+    client.post(reverse("account_signup"), signup_data(birth_date=minors_birth_date()))
+    assert User.objects.filter(email="new.person@example.org").exists()
+    assert decisions() == [("newsletter", "refused")]
+
+
+def test_an_address_already_registered_records_no_choice(client, purposes):
+    client.post(reverse("account_signup"), signup_data(consent_newsletter="on"))
+    first = ConsentEvent.objects.count()
+    client.post(reverse("account_signup"), signup_data(consent_newsletter="on"))
+    assert ConsentEvent.objects.count() == first
