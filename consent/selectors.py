@@ -14,7 +14,15 @@ from django.db.models import QuerySet
 from accounts.models import User
 
 from . import ledger
-from .models import ConsentEvent, LegalBasis, Method, PolicyVersion, Purpose, ThirdParty
+from .models import (
+    ConsentEvent,
+    Disclosure,
+    LegalBasis,
+    Method,
+    PolicyVersion,
+    Purpose,
+    ThirdParty,
+)
 from .services import is_minor_birth_date, purpose_is_offered, purposes_offered_to
 
 
@@ -174,4 +182,13 @@ def previous_policy(policy: PolicyVersion) -> PolicyVersion | None:
         .exclude(pk=policy.pk)
         .order_by("-effective_on", "-published_at")
         .first()
+    )
+
+
+def disclosures_for(user: User) -> QuerySet[Disclosure]:
+    """Who received the user's data, when, what: newest first."""
+    return (
+        Disclosure.objects.filter(user=user)
+        .select_related("third_party", "purpose")
+        .order_by("-occurred_at", "-pk")
     )

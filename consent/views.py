@@ -57,6 +57,9 @@ def center(request: AuthenticatedHttpRequest) -> HttpResponse:
             "required": [s for s in statuses if not s.switchable],
             "explanations": LEGAL_BASIS_EXPLANATIONS,
             "history": history.get_page(request.GET.get("history")),
+            "disclosures": Paginator(
+                selectors.disclosures_for(request.user), HISTORY_PAGE_SIZE
+            ).get_page(request.GET.get("disclosures")),
             "gpc_in_force": gpc,
             "gpc_purposes": [s.purpose for s in statuses if gpc and s.purpose.refused_by_gpc],
             "third_parties_path": THIRD_PARTIES_PATH,

@@ -143,3 +143,32 @@ def test_the_dashboard_links_to_the_center(user_client):
 
 def test_a_signed_out_visitor_is_sent_to_sign_in(client):
     assert client.get(CENTER).url.startswith(reverse("account_login"))
+
+
+def test_the_consent_center_shows_who_received_the_users_data(db):
+    from consent.services import disclosure_record
+    from tests.factories import ThirdPartyFactory, UserFactory
+
+    owner, other = UserFactory(), UserFactory()
+    recipient = ThirdPartyFactory(name="Payments Partner Ltd")
+    disclosure_record(
+        user=owner,
+        third_party=recipient,
+        purpose=None,
+        data_categories=["Payment status"],
+        description="",
+    )
+    disclosure_record(
+        user=other,
+        third_party=ThirdPartyFactory(name="Someone Else's Recipient"),
+        purpose=None,
+        data_categories=["Contact"],
+        description="",
+    )
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    page = client.get("/dashboard/consent/").content.decode()
+    assert "Payments Partner Ltd" in page and "Payment status" in page
+    assert "Someone Else" not in page
