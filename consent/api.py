@@ -169,7 +169,7 @@ class ConsentReceiptView(APIView):
 
 
 def _active_purposes(keys: list[str]) -> list[Purpose]:
-    found = {p.key: p for p in Purpose.objects.filter(key__in=keys, active=True)}
+    found = {p.key: p for p in selectors.active_purposes()}
     return [found[k] for k in keys if k in found]
 
 

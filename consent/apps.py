@@ -7,5 +7,6 @@ class ConsentConfig(AppConfig):
 
     def ready(self) -> None:
         # Service tokens' admin lives apart from consent/admin.py (policies, purposes). The
-        # cookie consent's receivers: purposes cache, merge of a visitor's choices at login.
-        from . import admin_tokens, cookies  # noqa: F401
+        # cookie consent's receivers: purposes cache, merge of a visitor's choices at login;
+        # the services' receiver that drops a changed service token from the cache.
+        from . import admin_tokens, cookies, services  # noqa: F401

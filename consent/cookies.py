@@ -58,9 +58,6 @@ _VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{32}")
 CATEGORIES: dict[str, Any] = {"analytics": _("Analytics"), "advertising": _("Advertising")}
 UNDECIDED = (None, Decision.EXPIRED)
 
-_PURPOSES_CACHE_KEY = "consent:cookie-purposes:v1"
-_PURPOSES_CACHE_TTL = 300  # also bounds staleness after bulk updates that send no signal
-
 
 # --- The visitor id ---------------------------------------------------------------------------
 
@@ -127,15 +124,13 @@ def _decidable(purpose: Purpose) -> bool:
 
 
 def _purposes() -> list[Purpose]:
-    cached = cache.get(_PURPOSES_CACHE_KEY)
-    if cached is None:
-        cached = [
-            p
-            for p in Purpose.objects.filter(active=True).order_by("order", "key")
-            if _decidable(p) and (p.cookie_category in CATEGORIES or p.refused_by_gpc)
-        ]
-        cache.set(_PURPOSES_CACHE_KEY, cached, _PURPOSES_CACHE_TTL)
-    return list(cached)
+    from .selectors import active_purposes
+
+    return [
+        p
+        for p in active_purposes()
+        if _decidable(p) and (p.cookie_category in CATEGORIES or p.refused_by_gpc)
+    ]
 
 
 def cookie_purposes() -> list[Purpose]:
@@ -151,8 +146,10 @@ def gpc_purposes() -> list[Purpose]:
 @receiver(post_save, sender=Purpose, dispatch_uid="consent.cookies.purposes_changed")
 @receiver(post_delete, sender=Purpose, dispatch_uid="consent.cookies.purposes_deleted")
 def _purposes_changed(**kwargs: object) -> None:
-    cache.delete(_PURPOSES_CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(_PURPOSES_CACHE_KEY))
+    from .selectors import ACTIVE_PURPOSES_CACHE_KEY
+
+    cache.delete(ACTIVE_PURPOSES_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(ACTIVE_PURPOSES_CACHE_KEY))
 
 
 # --- Whose choices: a user or an anonymous visitor ---------------------------------------------

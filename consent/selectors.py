@@ -192,3 +192,16 @@ def disclosures_for(user: User) -> QuerySet[Disclosure]:
         .select_related("third_party", "purpose")
         .order_by("-occurred_at", "-pk")
     )
+
+
+ACTIVE_PURPOSES_CACHE_KEY = "consent:purposes:active"
+ACTIVE_PURPOSES_CACHE_TTL = 300  # also bounds staleness after bulk updates that send no signal
+
+
+def active_purposes() -> list[Purpose]:
+    """Every active purpose, from the cache (dropped whenever a purpose changes)."""
+    cached = cache.get(ACTIVE_PURPOSES_CACHE_KEY)
+    if cached is None:
+        cached = list(Purpose.objects.filter(active=True).order_by("order", "key"))
+        cache.set(ACTIVE_PURPOSES_CACHE_KEY, cached, ACTIVE_PURPOSES_CACHE_TTL)
+    return list(cached)

@@ -14,8 +14,11 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -410,6 +413,7 @@ def service_token_revoke(*, token: ServiceToken, actor: User) -> bool:
     if not ServiceToken.objects.filter(pk=token.pk, active=True).update(active=False):
         return False
     token.active = False
+    _service_token_changed(instance=token)  # update() sends no post_save
     audit_append(
         action="service_token.revoked",
         actor_user_id=actor.pk,
@@ -422,10 +426,43 @@ def service_token_revoke(*, token: ServiceToken, actor: User) -> bool:
 
 def service_token_authenticate(secret: str) -> ServiceToken | None:
     """The active token for a presented secret, or None. Records when it was last used."""
-    token = ServiceToken.objects.filter(key_hash=_service_token_hash(secret), active=True).first()
-    if token is None:
+    key_hash = _service_token_hash(secret)
+    cache_key = _service_token_cache_key(key_hash)
+    # Cached by hash (a check API call must not cost a query for its token): a miss is cached
+    # too, so guessing costs no query either. Saving or deleting a token drops its entry.
+    cached = cache.get(cache_key)
+    if cached is None:
+        found = ServiceToken.objects.filter(key_hash=key_hash, active=True).first()
+        cached = (
+            {"pk": found.pk, "name": found.name, "scopes": found.scopes, "used": found.last_used_at}
+            if found
+            else {}
+        )
+        cache.set(cache_key, cached, SERVICE_TOKEN_CACHE_TTL)
+    if not cached:
         return None
+    token = ServiceToken(
+        pk=cached["pk"], name=cached["name"], scopes=cached["scopes"], key_hash=key_hash
+    )
+    token.last_used_at = cached["used"]
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
         ServiceToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        cache.set(cache_key, {**cached, "used": now}, SERVICE_TOKEN_CACHE_TTL)
     return token
+
+
+SERVICE_TOKEN_CACHE_TTL = 60
+
+
+def _service_token_cache_key(key_hash: str) -> str:
+    return f"consent:service-token:{key_hash}"
+
+
+@receiver(post_save, sender=ServiceToken, dispatch_uid="consent.service_token_saved")
+@receiver(post_delete, sender=ServiceToken, dispatch_uid="consent.service_token_deleted")
+def _service_token_changed(instance: ServiceToken, **kwargs: object) -> None:
+    """A revoked, changed or deleted token stops working at once, cache or not."""
+    cache_key = _service_token_cache_key(instance.key_hash)
+    cache.delete(cache_key)
+    transaction.on_commit(lambda: cache.delete(cache_key))
