@@ -361,7 +361,11 @@ DSAR_CODE_MAX_ATTEMPTS = env.int("DSAR_CODE_MAX_ATTEMPTS", default=5)
 DSAR_PUBLIC_REQUESTS_PER_HOUR = env.int("DSAR_PUBLIC_REQUESTS_PER_HOUR", default=5)
 DSAR_PUBLIC_CODE_TRIES_PER_HOUR = env.int("DSAR_PUBLIC_CODE_TRIES_PER_HOUR", default=20)
 # Key for the keyed hash that pseudonymizes erased subjects; defaults to SECRET_KEY.
+# It names users in the consent ledger and erased subjects in proofs: it must never change
+# (unlike SECRET_KEY, which may be rotated), so production sets it explicitly.
 DSAR_PSEUDONYM_KEY = env.str("DSAR_PSEUDONYM_KEY", default="")
+if PRODUCTION and not DSAR_PSEUDONYM_KEY:
+    raise ImproperlyConfigured("DSAR_PSEUDONYM_KEY is required in production (never rotate it).")
 # Keys for export archives at rest, "id:base64-32-bytes", newest first (rotation: see docs/).
 EXPORT_ENCRYPTION_KEYS = env.list("EXPORT_ENCRYPTION_KEYS", default=[])
 if PRODUCTION and not EXPORT_ENCRYPTION_KEYS:

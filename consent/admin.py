@@ -307,6 +307,15 @@ class PurposeAdmin(admin.ModelAdmin):
     list_filter = ("legal_basis", "is_optional", "active", "refused_by_gpc")
     search_fields = ("key", "name")
     prepopulated_fields = {"key": ("name",)}
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        # The key names the purpose in the ledger's hashes and in other services' checks.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return (*readonly, "key") if obj is not None else readonly
+
+    def get_prepopulated_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return {} if obj is not None else dict(self.prepopulated_fields)
+
     filter_horizontal = ("third_parties",)
     ordering = ("order", "key")
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from allauth.account.signals import user_logged_in
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
@@ -66,17 +67,32 @@ def new_visitor_id() -> str:
     return secrets.token_urlsafe(24)  # 192 random bits, 32 characters
 
 
+_VISITOR_SALT = "consent.visitor"
+
+
+def visitor_id_from_cookie(value: str) -> str | None:
+    """The visitor id in a `pp_visitor` cookie value, or None if the portal did not sign it."""
+    try:
+        visitor_id = signing.Signer(salt=_VISITOR_SALT).unsign(value)
+    except signing.BadSignature:
+        return None
+    return visitor_id if _VISITOR_ID.fullmatch(visitor_id) else None
+
+
 def visitor_id_from(request: HttpRequest) -> str | None:
-    """The visitor id of the request's `pp_visitor` cookie, if it is well-formed."""
-    value = request.COOKIES.get(VISITOR_COOKIE, "")
-    return value if _VISITOR_ID.fullmatch(value) else None
+    """The visitor id of the request's `pp_visitor` cookie, if the portal issued it.
+
+    The cookie is signed: an id a client makes up is ignored, so nobody can grow the ledger
+    with invented visitors or write into another visitor's chain.
+    """
+    return visitor_id_from_cookie(request.COOKIES.get(VISITOR_COOKIE, ""))
 
 
 def set_visitor_cookie(response: HttpResponseBase, visitor_id: str) -> None:
     """First-party and essential: it names the record of the visitor's own cookie choice."""
     response.set_cookie(
         VISITOR_COOKIE,
-        visitor_id,
+        signing.Signer(salt=_VISITOR_SALT).sign(visitor_id),
         max_age=VISITOR_COOKIE_MAX_AGE,
         path="/",
         secure=settings.SESSION_COOKIE_SECURE,  # on in production

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 
 from requests_dsar.registry import subject_hmac
 
@@ -46,6 +46,21 @@ def visitor_subject_key(visitor_id: str) -> str:
 
 def _cache_key(subject_key: str) -> str:
     return f"consent:state:{subject_key}"
+
+
+def _generation_key(subject_key: str) -> str:
+    return f"consent:gen:{subject_key}"
+
+
+def _bump_generation(subject_key: str) -> None:
+    """Every new event moves the subject's generation on; a projection cached under an older
+    generation is never used again, even if a slow reader stored it after the event."""
+    key = _generation_key(subject_key)
+    cache.add(key, 0, None)
+    try:
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, None)
 
 
 def _event_hash(prev_hash: str, event: ConsentEvent) -> str:
@@ -107,10 +122,10 @@ def consent_record(
         ConsentEventContext.objects.create(
             event=event, user_id=user_id, ip_address=ip_address, user_agent=user_agent[:512]
         )
-    # Dropped now, and again after commit: a check that refilled the cache from the state
-    # before this transaction committed must not outlive it.
-    cache.delete(_cache_key(subject_key))
-    transaction.on_commit(lambda: cache.delete(_cache_key(subject_key)))
+    # A new generation now, and again after commit: a check that read the state before this
+    # transaction committed stored it under a generation that is no longer current.
+    _bump_generation(subject_key)
+    transaction.on_commit(lambda: _bump_generation(subject_key))
     return event
 
 
@@ -124,9 +139,11 @@ class PurposeState:
 
 
 def _latest_decisions(subject_key: str) -> dict[str, tuple[str, str]]:
-    cached = cache.get(_cache_key(subject_key))
-    if cached is not None:
-        return dict(cached)
+    found = cache.get_many([_generation_key(subject_key), _cache_key(subject_key)])
+    generation = found.get(_generation_key(subject_key), 0)
+    cached = found.get(_cache_key(subject_key))
+    if cached is not None and cached[0] == generation:
+        return dict(cached[1])
     latest: dict[str, tuple[str, str]] = {}
     events = (
         ConsentEvent.objects.filter(subject_key=subject_key)
@@ -135,7 +152,7 @@ def _latest_decisions(subject_key: str) -> dict[str, tuple[str, str]]:
     )
     for purpose_key, decision, event_uuid in events:
         latest[purpose_key] = (decision, str(event_uuid))
-    cache.set(_cache_key(subject_key), latest, CACHE_TTL)
+    cache.set(_cache_key(subject_key), (generation, latest), CACHE_TTL)
     return latest
 
 
@@ -200,15 +217,27 @@ def verify_ledger(batch_size: int = 5000) -> LedgerReport:
             skip = True
             continue
         prev, expected_seq = event.hash, expected_seq + 1
-    heads = dict(ConsentChainHead.objects.values_list("subject_key", "last_seq"))
-    counted = dict(
-        ConsentEvent.objects.values("subject_key")
-        .annotate(n=Max("seq"))
-        .values_list("subject_key", "n")
-    )
-    for key, last_seq in heads.items():
-        if counted.get(key, 0) != last_seq:
-            broken.append((key, last_seq, "events at the end of the chain were removed"))
+    heads = {
+        key: (last_seq, last_hash)
+        for key, last_seq, last_hash in ConsentChainHead.objects.values_list(
+            "subject_key", "last_seq", "last_hash"
+        )
+    }
+    last_events = {
+        key: (seq, event_hash)
+        for key, seq, event_hash in ConsentEvent.objects.filter(
+            seq=Subquery(
+                ConsentEvent.objects.filter(subject_key=OuterRef("subject_key"))
+                .order_by("-seq")
+                .values("seq")[:1]
+            )
+        ).values_list("subject_key", "seq", "hash")
+    }
+    for key, (last_seq, last_hash) in heads.items():
+        if last_events.get(key, (0, GENESIS)) != (last_seq, last_hash):
+            broken.append((key, last_seq, "the chain's last event is not the one recorded"))
+    for key in last_events.keys() - heads.keys():
+        broken.append((key, last_events[key][0], "the chain has no head"))
     return LedgerReport(subjects, events, broken)
 
 

@@ -37,6 +37,11 @@ class GlobalPrivacyControlMiddleware:
                     context = collection_context(request)
                 gpc.gpc_signal_apply(subject=subject, context=context)
         response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and cookies.VISITOR_COOKIE in request.COOKIES:
+            # The visitor's choices were merged at sign-in; the browser's id must not outlive
+            # it, or the next person signing in on this browser would inherit the choices.
+            response.delete_cookie(cookies.VISITOR_COOKIE)
         if response.get("Content-Type", "").startswith("text/html"):
             # Pages say whether the signal is in force: a shared cache must keep them apart.
             patch_vary_headers(response, ("Sec-GPC",))

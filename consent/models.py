@@ -182,6 +182,14 @@ class Purpose(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            stored = Purpose.objects.filter(pk=self.pk).values_list("key", flat=True).first()
+            if stored is not None and stored != self.key:
+                # Ledger hashes and other services' checks name purposes by key.
+                raise ValueError("A purpose's key cannot change once it exists.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
 
 class Decision(models.TextChoices):
     GIVEN = "given", _("Given")

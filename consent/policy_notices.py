@@ -97,16 +97,17 @@ def _message(version: PolicyVersion) -> tuple[str, str]:
 
 
 def _create_next_batch(version: PolicyVersion, batch_size: int) -> int:
-    """Add the next batch of due users (by id, after the last one recorded). Idempotent."""
-    after = version.notices.aggregate(last=Max("user_id"))["last"] or 0
+    """Add the next batch of due users: every recipient without a notice row. Idempotent.
+
+    Not "after the highest id recorded": an older account that became a recipient late (it
+    verified its address after the fan-out passed its id) must still be reached.
+    """
     user_ids = list(
         _recipients(version)
-        .filter(pk__gt=after)
+        .exclude(pk__in=version.notices.values("user_id"))
         .order_by("pk")
         .values_list("pk", flat=True)[:batch_size]
     )
-    # One INSERT per batch: the rows of a batch appear together, so "the highest user id
-    # recorded" is a safe place to resume from.
     PolicyNotice.objects.bulk_create(
         [PolicyNotice(version=version, user_id=user_id) for user_id in user_ids],
         ignore_conflicts=True,
@@ -144,15 +145,25 @@ def _send_one(notice: PolicyNotice, subject: str, body: str, connection: BaseEma
     try:
         # One recipient per message: addresses are never shown to each other.
         EmailMessage(subject, body, to=[user.email], connection=connection).send()
-    except smtplib.SMTPRecipientsRefused:
-        rows.update(state=PolicyNotice.State.REFUSED)
-        return 0
-    except Exception:
+    except Exception as exc:
+        if _is_permanent(exc):
+            # This address will never take the message: stop trying it, carry on with others.
+            rows.update(state=PolicyNotice.State.REFUSED)
+            return 0
         # Not sent: back in the queue for the retry (the task retries with backoff).
         rows.update(state=PolicyNotice.State.PENDING)
         raise
     rows.update(state=PolicyNotice.State.SENT, sent_at=timezone.now())
     return 1
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """An error a retry cannot fix: refused recipient, 5xx answer, unsendable address."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPNotSupportedError):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return isinstance(exc, UnicodeError | ValueError)
 
 
 def policy_notify_step(*, version_id: int, batch_size: int = BATCH_SIZE) -> bool:

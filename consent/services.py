@@ -119,10 +119,13 @@ def _actor_role(user: User, actor: User | None) -> str:
 
 
 def _latest_event(user: User, purpose: Purpose) -> ConsentEvent | None:
-    state = ledger.is_allowed(ledger.user_subject_key(user.pk), purpose)
-    if state.event_uuid is None:
-        return None
-    return ConsentEvent.objects.select_related("policy_version").get(uuid=state.event_uuid)
+    """The user's last decision on `purpose`, from the database: writes never trust the cache."""
+    return (
+        ConsentEvent.objects.select_related("policy_version")
+        .filter(subject_key=ledger.user_subject_key(user.pk), purpose=purpose)
+        .order_by("-seq")
+        .first()
+    )
 
 
 def _record(
@@ -445,10 +448,10 @@ def service_token_authenticate(secret: str) -> ServiceToken | None:
         pk=cached["pk"], name=cached["name"], scopes=cached["scopes"], key_hash=key_hash
     )
     token.last_used_at = cached["used"]
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
-        ServiceToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        cache.set(cache_key, {**cached, "used": now}, SERVICE_TOKEN_CACHE_TTL)
+    # "Last used" is written at most once a minute; the token's own cache entry is never
+    # written again here, so a revocation (which drops it) cannot be undone by a racing call.
+    if cache.add(f"{cache_key}:used", 1, 60):
+        ServiceToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token
 
 

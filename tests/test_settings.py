@@ -33,6 +33,7 @@ PRODUCTION = {
     "EXPORT_ENCRYPTION_KEYS": "k1:"
     + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode(),
     "ALLOWED_HOSTS": "privacy.example.org",
+    "DSAR_PSEUDONYM_KEY": "p" * 48,
 }
 
 
@@ -42,7 +43,8 @@ def test_production_settings_pass_check_deploy_without_warnings():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "EXPORT_ENCRYPTION_KEYS"]
+    "missing",
+    ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "EXPORT_ENCRYPTION_KEYS", "DSAR_PSEUDONYM_KEY"],
 )
 def test_production_refuses_to_start_without_its_secrets(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}

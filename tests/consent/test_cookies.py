@@ -47,7 +47,8 @@ def choose(client: Client, choice: str, categories: tuple[str, ...] = (), **extr
 
 
 def visitor_events(client: Client):
-    visitor_id = client.cookies[cookies.VISITOR_COOKIE].value
+    visitor_id = cookies.visitor_id_from_cookie(client.cookies[cookies.VISITOR_COOKIE].value)
+    assert visitor_id is not None
     return ConsentEvent.objects.filter(subject_key=ledger.visitor_subject_key(visitor_id))
 
 
@@ -64,7 +65,8 @@ def test_visitor_cookie_is_first_party_httponly_and_samesite_lax(client, purpose
     morsel = response.cookies[cookies.VISITOR_COOKIE]
     assert (morsel["httponly"], morsel["samesite"], morsel["path"]) == (True, "Lax", "/")
     assert not morsel["domain"] and not morsel["secure"]  # this host only; HTTP in development
-    assert len(morsel.value) == 32 and int(morsel["max-age"]) == cookies.VISITOR_COOKIE_MAX_AGE
+    assert len(cookies.visitor_id_from_cookie(morsel.value)) == 32
+    assert int(morsel["max-age"]) == cookies.VISITOR_COOKIE_MAX_AGE
 
 
 def test_visitor_cookie_is_secure_in_production(client, purposes, settings):
@@ -417,3 +419,19 @@ def test_signing_in_without_a_visitor_id_merges_nothing(client, user, purposes):
     sign_in(client, user)
 
     assert not user_events(user).exists()
+
+
+def test_a_visitor_id_the_client_made_up_is_ignored(client, purposes):
+    forged = "A" * 32
+    client.cookies[cookies.VISITOR_COOKIE] = forged
+    choose(client, "accept_all")
+    assert not ConsentEvent.objects.filter(subject_key=ledger.visitor_subject_key(forged)).exists()
+
+
+def test_the_visitor_cookie_is_dropped_once_a_user_is_signed_in(client, purposes):
+    from tests.factories import UserFactory
+
+    choose(client, "accept_all")
+    client.force_login(UserFactory())
+    response = client.get("/dashboard/")
+    assert response.cookies[cookies.VISITOR_COOKIE].value == ""

@@ -47,7 +47,8 @@ def user_events(user):
 
 
 def visitor_events(client: Client):
-    visitor_id = client.cookies[cookies.VISITOR_COOKIE].value
+    visitor_id = cookies.visitor_id_from_cookie(client.cookies[cookies.VISITOR_COOKIE].value)
+    assert visitor_id is not None
     return ConsentEvent.objects.filter(subject_key=ledger.visitor_subject_key(visitor_id))
 
 

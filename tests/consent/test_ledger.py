@@ -307,3 +307,39 @@ def test_a_sharing_is_logged_with_recipient_purpose_and_categories(user):
         purpose,
         ["2 - Contact"],
     )
+
+
+def test_a_state_a_slow_reader_cached_before_a_withdrawal_is_never_used(user):
+    purpose = PurposeFactory()
+    give(user, purpose)
+    key = ledger.user_subject_key(user.pk)
+    assert state(user, purpose).allowed  # fills the cache
+    stale = cache.get(ledger._cache_key(key))
+    withdraw(user, purpose)
+    # A check that read "given" before the withdrawal committed writes it back afterwards.
+    cache.set(ledger._cache_key(key), stale)
+    assert not state(user, purpose).allowed
+
+
+def test_verify_consent_ledger_catches_a_rewritten_last_event(user):
+    purpose = PurposeFactory()
+    give(user, purpose)
+    last = withdraw(user, purpose)
+    # A forger who knows the (unkeyed) hash recomputes it: only the chain head tells.
+    last.decision = "given"
+    forged_hash = ledger._event_hash(last.prev_hash, last)
+    tamper(
+        f"UPDATE {TABLE} SET decision = 'given', hash = %s WHERE id = %s",  # noqa: S608
+        [forged_hash, last.pk],
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_consent_ledger", stdout=io.StringIO(), stderr=err)
+    assert f"event #{last.seq}" in err.getvalue()
+
+
+def test_a_purposes_key_cannot_change_once_it_exists():
+    purpose = PurposeFactory(key="ads")
+    purpose.key = "ads-v2"
+    with pytest.raises(ValueError, match="cannot change"):
+        purpose.save()

@@ -339,3 +339,28 @@ def test_batches_resume_after_the_last_recorded_user(users):
     while policy_notify_step(version_id=version.pk, batch_size=2):
         pass
     assert sorted(recipients_of_outbox()) == sorted(user.email for user in users)
+
+
+def test_an_address_the_server_refuses_for_good_does_not_stop_the_others(users, monkeypatch):
+    import smtplib
+
+    version = publish_material()
+    flaky = FlakySmtp(fail_at=1, error=smtplib.SMTPDataError(554, b"rejected"))
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", flaky(mail.EmailMessage.send))
+    while policy_notify_step(version_id=version.pk, batch_size=2):
+        pass
+    assert len(recipients_of_outbox()) == len(users) - 1
+    assert PolicyNotice.objects.filter(state=PolicyNotice.State.REFUSED).count() == 1
+
+
+def test_an_older_account_that_becomes_a_recipient_late_is_still_reached():
+    from allauth.account.models import EmailAddress
+
+    late = UserFactory(verified=False)  # the lowest id; confirms its address after the start
+    others = [UserFactory(), UserFactory()]
+    version = publish_material()
+    policy_notify_step(version_id=version.pk, batch_size=1)  # the fan-out is under way
+    EmailAddress.objects.filter(user=late).update(verified=True)
+    while policy_notify_step(version_id=version.pk, batch_size=1):
+        pass
+    assert sorted(recipients_of_outbox()) == sorted(u.email for u in [late, *others])
