@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.authentication import presented_credential
+
 from .models import ServiceToken
 from .services import service_token_authenticate
 
@@ -27,15 +29,9 @@ class ServiceTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Service"
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, ServiceToken] | None:
-        parts = authentication.get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword.lower().encode():
+        secret = presented_credential(request, self.keyword)
+        if secret is None:
             return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
-        try:
-            secret = parts[1].decode("ascii")
-        except UnicodeDecodeError as exc:
-            raise exceptions.AuthenticationFailed("Malformed token.") from exc
         token = service_token_authenticate(secret)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked service token.")

@@ -24,6 +24,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.authentication import presented_credential
+
 from .downloads import archive_response
 from .export import ArchiveGone, archive_open_decrypted, transfer_pull
 
@@ -47,15 +49,9 @@ class TransferTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Transfer"
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, str] | None:
-        parts = authentication.get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword.lower().encode():
+        token = presented_credential(request, self.keyword)
+        if token is None:
             return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
-        try:
-            token = parts[1].decode("ascii")
-        except UnicodeDecodeError as exc:
-            raise exceptions.AuthenticationFailed("Malformed token.") from exc
         return AnonymousUser(), token
 
     def authenticate_header(self, request: Request) -> str:

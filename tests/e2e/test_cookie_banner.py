@@ -79,7 +79,9 @@ def banner(page: Page):  # type: ignore[no-untyped-def]
 
 
 def visitor_events(page: Page):  # type: ignore[no-untyped-def]
-    [visitor_id] = [c["value"] for c in page.context.cookies() if c["name"] == "pp_visitor"]
+    [value] = [c["value"] for c in page.context.cookies() if c["name"] == "pp_visitor"]
+    visitor_id = cookies.visitor_id_from_cookie(value)
+    assert visitor_id is not None, "the visitor cookie is not one the portal signed"
     return ConsentEvent.objects.filter(subject_key=ledger.visitor_subject_key(visitor_id))
 
 
