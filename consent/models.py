@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from requests_dsar.append_only import AppendOnlyModel
+
 
 class PolicyVersionQuerySet(models.QuerySet):
     """Bulk writes cannot reach a published version either (PostgreSQL also refuses them)."""
@@ -216,15 +218,7 @@ class ConsentActor(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
-class ConsentEventQuerySet(models.QuerySet):
-    def update(self, **kwargs: object) -> int:
-        raise PermissionError("The consent ledger is append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("The consent ledger is append-only.")
-
-
-class ConsentEvent(models.Model):
+class ConsentEvent(AppendOnlyModel):
     """One decision about one purpose by one subject. Append-only, hash-chained per subject."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -242,7 +236,7 @@ class ConsentEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
-    objects = ConsentEventQuerySet.as_manager()
+    append_only_name = "The consent ledger"
 
     class Meta:
         ordering = ["subject_key", "seq"]
@@ -252,14 +246,6 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} {self.purpose_id} #{self.seq}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise PermissionError("The consent ledger is append-only.")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise PermissionError("The consent ledger is append-only.")
 
 
 class ConsentEventContext(models.Model):

@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .append_only import AppendOnlyModel
+
 
 class RequestType(models.TextChoices):
     ACCESS = "access", _("See my data online")
@@ -291,15 +293,7 @@ class AppliedCorrection(models.Model):
 # --- Audit log ---------------------------------------------------------------------------------
 
 
-class AuditLogQuerySet(models.QuerySet):
-    def update(self, **kwargs: object) -> int:
-        raise PermissionError("The audit log is append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("The audit log is append-only.")
-
-
-class AuditLogEntry(models.Model):
+class AuditLogEntry(AppendOnlyModel):
     """Append-only and hash-chained: each entry's hash covers its content and the previous hash.
 
     It carries ids and status names, never personal data, so it survives every erasure.
@@ -316,7 +310,7 @@ class AuditLogEntry(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
-    objects = AuditLogQuerySet.as_manager()
+    append_only_name = "The audit log"
 
     class Meta:
         ordering = ["pk"]
@@ -325,14 +319,6 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise PermissionError("The audit log is append-only.")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise PermissionError("The audit log is append-only.")
 
 
 class AuditChainHead(models.Model):
