@@ -149,8 +149,9 @@ def access_log_append(
     )
 
 
-def _hash_api_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+def hash_token_secret(secret: str) -> str:
+    """What is stored of a token's secret (personal API tokens, service tokens): its SHA-256."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def api_token_create(
@@ -162,7 +163,7 @@ def api_token_create(
         user=user,
         name=name,
         prefix=secret[: len(API_TOKEN_PREFIX) + 6],
-        key_hash=_hash_api_key(secret),
+        key_hash=hash_token_secret(secret),
         expires_at=timezone.now() + lifetime if lifetime else None,
     )
     return token, secret
@@ -172,7 +173,7 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
     """The live token for a presented secret, or None. Records when it was last used."""
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=_hash_api_key(key), user__is_active=True)
+        .filter(key_hash=hash_token_secret(key), user__is_active=True)
         .first()
     )
     if token is None or token.is_expired:

@@ -7,13 +7,13 @@ the rendered text, the changes since the version in effect and who will be told)
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -26,6 +26,7 @@ from .models import PolicyVersion, Purpose, ThirdParty
 from .policies import (
     current_policy,
     diff_lines,
+    policy_draft_from,
     policy_publish,
     publish_problems,
     render_policy,
@@ -149,19 +150,12 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             self.message_user(request, "Select exactly one version.", messages.WARNING)
             return None
         source = queryset.get()
-        label = f"{source.version}-draft"
-        n = 1
-        while PolicyVersion.objects.filter(version=label).exists():
-            n += 1
-            label = f"{source.version}-draft{n}"
-        today = timezone.localdate()
-        draft = PolicyVersion.objects.create(
-            version=label,
-            title=source.title,
-            text=source.text,
-            last_updated=today,
-            effective_on=today + datetime.timedelta(days=30),
-        )
+        try:
+            draft = policy_draft_from(source)
+        except IntegrityError:
+            self.message_user(request, "Another draft was just started; try again.", messages.ERROR)
+            return None
+        label = draft.version
         self.message_user(request, f"Draft {label} created: edit it, then publish it.")
         return HttpResponseRedirect(reverse("admin:consent_policyversion_change", args=[draft.pk]))
 

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_safe
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from requests_dsar import ratelimit
 
 from . import cookies, gpc
+from .reconsent import safe_next
 
 # New anonymous consent records per client address and hour: each choice of a visitor without
 # an id starts a ledger chain, so a script must not be able to grow the ledger without bound.
@@ -44,14 +44,6 @@ class CookieChoiceForm(forms.Form):
         }
 
 
-def _safe_next(request: HttpRequest, target: str) -> str:
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("cookies:settings")
-
-
 @require_http_methods(["GET", "POST"])
 def cookie_settings(request: HttpRequest) -> HttpResponse:
     """Works without JavaScript: the banner's buttons and the settings dialog post here."""
@@ -78,7 +70,7 @@ def cookie_settings(request: HttpRequest) -> HttpResponse:
             subject=subject, choices=form.chosen(), gpc=gpc.gpc_in_force(request), context=context
         )
         messages.success(request, _("Your cookie choices are saved."))
-        response = redirect(_safe_next(request, form.cleaned_data["next"]))
+        response = redirect(safe_next(request, reverse("cookies:settings")))
         if new_visitor_id is not None:
             cookies.set_visitor_cookie(response, new_visitor_id)
         return response

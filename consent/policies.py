@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import hashlib
 import re
@@ -151,3 +152,28 @@ def diff_lines(old: PolicyVersion, new: PolicyVersion) -> list[tuple[str, str]]:
         result += [("removed", line) for line in old.text.splitlines()[i1:i2]]
         result += [("added", line) for line in new.text.splitlines()[j1:j2]]
     return result
+
+
+def policy_draft_from(source: PolicyVersion) -> PolicyVersion:
+    """A new draft copying `source`'s text, labelled "<source>-draft[N]" within the column."""
+    limit = PolicyVersion._meta.get_field("version").max_length or 20
+    existing = set(
+        PolicyVersion.objects.filter(version__startswith=source.version[: limit - 8]).values_list(
+            "version", flat=True
+        )
+    )
+    n = 1
+    while True:
+        suffix = "-draft" if n == 1 else f"-draft{n}"
+        label = source.version[: limit - len(suffix)] + suffix
+        if label not in existing:
+            break
+        n += 1
+    today = timezone.localdate()
+    return PolicyVersion.objects.create(
+        version=label,
+        title=source.title,
+        text=source.text,
+        last_updated=today,
+        effective_on=today + datetime.timedelta(days=30),
+    )

@@ -9,7 +9,6 @@ state, so the very next check sees it) and writes an audit row with ids only.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Profile, User
+from accounts.request_info import client_ip, describe_device
+from accounts.services import hash_token_secret
 
 from . import ledger
 from .models import (
@@ -54,9 +55,8 @@ NO_CONTEXT = CollectionContext()
 
 
 def collection_context(request: HttpRequest) -> CollectionContext:
-    from accounts.request_info import client_ip
-
-    return CollectionContext(client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:512])
+    device = describe_device(request.META.get("HTTP_USER_AGENT", ""))
+    return CollectionContext(client_ip(request), device.user_agent)
 
 
 # --- Minors (replaced by issue 5's jurisdiction table) --------------------------------------------
@@ -375,10 +375,6 @@ SCOPE_CONSENT_CHECK = "consent:check"
 SCOPES = {SCOPE_CONSENT_CHECK: "Ask whether a purpose may be processed for a user"}
 
 
-def _service_token_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 @transaction.atomic
 def service_token_create(
     *, name: str, scopes: Iterable[str], actor: User
@@ -394,7 +390,7 @@ def service_token_create(
     token = ServiceToken.objects.create(
         name=name,
         prefix=secret[: len(SERVICE_TOKEN_PREFIX) + 6],
-        key_hash=_service_token_hash(secret),
+        key_hash=hash_token_secret(secret),
         scopes=scopes,
     )
     audit_append(
@@ -429,7 +425,7 @@ def service_token_revoke(*, token: ServiceToken, actor: User) -> bool:
 
 def service_token_authenticate(secret: str) -> ServiceToken | None:
     """The active token for a presented secret, or None. Records when it was last used."""
-    key_hash = _service_token_hash(secret)
+    key_hash = hash_token_secret(secret)
     cache_key = _service_token_cache_key(key_hash)
     # Cached by hash (a check API call must not cost a query for its token): a miss is cached
     # too, so guessing costs no query either. Saving or deleting a token drops its entry.

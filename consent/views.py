@@ -3,14 +3,13 @@ whole history with receipts; and the re-consent prompt after a material policy c
 
 from __future__ import annotations
 
-import importlib
 import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -20,6 +19,7 @@ from accounts.typing import AuthenticatedHttpRequest
 
 from . import receipts, selectors, services
 from .choices import LEGAL_BASIS_EXPLANATIONS, ReconsentForm, field_name
+from .gpc import gpc_in_force
 from .models import Decision, Method
 from .policies import current_policy
 from .reconsent import safe_next
@@ -27,16 +27,6 @@ from .reconsent import safe_next
 HISTORY_PAGE_SIZE = 25
 # The public list of third parties, built elsewhere in the portal, linked by path.
 THIRD_PARTIES_PATH = "/privacy/third-parties/"
-
-
-def gpc_in_force(request: HttpRequest) -> bool:
-    """Whether the browser's Global Privacy Control signal applies (consent.gpc, if present)."""
-    try:
-        gpc = importlib.import_module("consent.gpc")
-    except ImportError:
-        return False
-    check = getattr(gpc, "gpc_in_force", None)
-    return bool(check(request)) if check else False
 
 
 def policy_path(version: str) -> str:

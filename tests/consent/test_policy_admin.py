@@ -364,3 +364,12 @@ def test_an_older_account_that_becomes_a_recipient_late_is_still_reached():
     while policy_notify_step(version_id=version.pk, batch_size=1):
         pass
     assert sorted(recipients_of_outbox()) == sorted(u.email for u in [late, *others])
+
+
+def test_a_draft_from_a_long_version_label_fits_the_column():
+    from consent.policies import policy_draft_from
+
+    source = published("2026.11.25-long-lbl")  # 19 characters
+    first, second = policy_draft_from(source), policy_draft_from(source)
+    assert len(first.version) <= 20 and len(second.version) <= 20
+    assert first.version != second.version
