@@ -34,7 +34,7 @@ DUE_URGENT_DAYS = 5
 
 def reference(obj: DataSubjectRequest) -> str:
     """The short reference the requester sees in e-mails."""
-    return str(obj.public_id)[:8]
+    return obj.reference
 
 
 def due_badge(obj: DataSubjectRequest) -> SafeString | str:

@@ -237,8 +237,6 @@ class RequestMessagesView(generics.ListCreateAPIView):
         dsar = _own(request, public_id)
         serializer = MessageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if not dsar.is_open:
-            raise TransitionNotAllowed("This request is closed; file a new one.")
         message = services.dsar_message_post(
             request=dsar,
             author=_user(request),
@@ -283,6 +281,6 @@ class RequestDownloadView(generics.GenericAPIView):
                     status=status.HTTP_410_GONE,
                 )
             raise NotFound("The archive is not ready yet.")
-        from .export import download_url_for
+        from .downloads import download_url_for
 
         return HttpResponseRedirect(download_url_for(archive))

@@ -66,7 +66,7 @@ def _read_link(token: str) -> tuple[int, bool] | None:
 
 def archive_filename(archive: ExportArchive) -> str:
     company = slugify(settings.COMPANY_NAME) or "export"
-    reference = str(archive.request.public_id)[:8]
+    reference = archive.request.reference
     return f"{company}-your-data-{reference}-{archive.created_at:%Y-%m-%d}.zip"
 
 

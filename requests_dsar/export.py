@@ -526,13 +526,6 @@ def archive_delete_file(archive: ExportArchive, *, reason: str = "deleted") -> N
     _audit(archive, "dsar.archive_deleted", reason=reason)
 
 
-def download_url_for(archive: ExportArchive, *, lifetime: datetime.timedelta | None = None) -> str:
-    """The signed download link of `archive`: see `downloads.download_url_for`."""
-    from .downloads import download_url_for as signed_url  # downloads imports this module
-
-    return signed_url(archive, lifetime=lifetime)
-
-
 def archives_expire(*, now: datetime.datetime | None = None) -> int:
     """Delete the files of archives past their expiry (a batch per call). Returns how many."""
     now = now or timezone.now()

@@ -161,6 +161,11 @@ class DataSubjectRequest(models.Model):
         return f"{self.get_type_display()} #{self.pk}"
 
     @property
+    def reference(self) -> str:
+        """The short reference shown to requesters and in e-mails."""
+        return str(self.public_id)[:8]
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 

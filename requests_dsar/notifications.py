@@ -55,7 +55,7 @@ def notify_requester(*, request_id: int, event: str) -> None:
         "request_update",
         {
             "request_type": request.get_type_display(),
-            "reference": str(request.public_id)[:8],
+            "reference": request.reference,
             "event": event,
             "status": request.get_status_display(),
             "url": _request_url(request),
@@ -84,7 +84,7 @@ def send_erasure_confirmation(
     """
     context = {
         "whole_account": not request.scope.get("categories"),
-        "reference": str(request.public_id)[:8],
+        "reference": request.reference,
         "retained": list(retained),
         "contact_email": settings.COMPANY_CONTACT_EMAIL,
     }

@@ -72,7 +72,7 @@ class RequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_reference(self, obj: DataSubjectRequest) -> str:
-        return str(obj.public_id)[:8]
+        return obj.reference
 
     def get_clock_paused(self, obj: DataSubjectRequest) -> bool:
         return obj.is_open and obj.paused_at is not None

@@ -340,6 +340,10 @@ def dsar_message_post(
     *, request: DataSubjectRequest, author: User, body: str, from_staff: bool
 ) -> RequestMessage:
     """A message on a request. The requester's answer to a clarification restarts the clock."""
+    if not request.is_open:
+        raise TransitionNotAllowed(
+            "This request is closed; to ask something more, file a question."
+        )
     if not body.strip():
         raise ValidationError({"body": "The message is empty."})
     message = RequestMessage.objects.create(

@@ -13,7 +13,7 @@ from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
@@ -196,7 +196,7 @@ def _results(dsar: DataSubjectRequest) -> dict[str, Any]:
         archive = selectors.live_archive_for(dsar)
         results["archive"] = archive
         if archive is not None and dsar.type in (RequestType.COPY, RequestType.TRANSFER):
-            from .export import download_url_for
+            from .downloads import download_url_for
 
             results["download_url"] = download_url_for(archive)
         if archive is not None and dsar.type == RequestType.ACCESS:
@@ -267,15 +267,15 @@ def request_detail(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> H
 def request_message(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     dsar = _own(request, public_id)
     form = MessageForm(request.POST)
-    if not dsar.is_open:
-        form.add_error(None, _("This request is closed. To ask something more, file a question."))
-    elif form.is_valid():
+    if form.is_valid():
         try:
             services.dsar_message_post(
                 request=dsar, author=request.user, body=form.cleaned_data["body"], from_staff=False
             )
         except ValidationError as exc:
             _add_service_errors(form, exc)
+        except TransitionNotAllowed as exc:
+            form.add_error(None, str(exc))
         else:
             messages.success(request, _("Your message is sent to our privacy team."))
             return redirect(_detail_url(dsar, "messages"))
@@ -353,6 +353,9 @@ def transfer_token_create(request: AuthenticatedHttpRequest, public_id: uuid.UUI
         token = transfer_token_issue(archive=archive, actor=request.user)
     except ArchiveGone:
         messages.error(request, _("The prepared copy has expired. Make a new request."))
+        return redirect(_detail_url(dsar))
+    except PermissionDenied:
+        messages.error(request, _("Only the person who made this request can hand it over."))
         return redirect(_detail_url(dsar))
     # Shown once on the next page, then gone.
     request.session[f"dsar_transfer_token:{dsar.public_id}"] = token

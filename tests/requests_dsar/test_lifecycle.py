@@ -228,3 +228,13 @@ class TestEmailCode:
         with time_machine.travel(timezone.now() + datetime.timedelta(hours=1)):
             assert services.dsar_code_check(request=request, code=code) == "expired"
         assert DataSubjectRequest.objects.get(pk=request.pk).status == Status.IDENTITY_UNVERIFIED
+
+
+def test_a_closed_request_takes_no_more_messages(user):
+    request = file(user)
+    services.dsar_cancel(request=request, actor=user)
+    with pytest.raises(TransitionNotAllowed, match="closed"):
+        services.dsar_message_post(
+            request=request, author=user, body="One more thing", from_staff=False
+        )
+    assert not request.messages.exists()
