@@ -23,7 +23,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from accounts.models import User
 
 from . import intake, selectors, services
-from .models import DataSubjectRequest, RequestMessage, RequestType, Status
+from .models import DataSubjectRequest, RequestMessage, Status
 from .serializers import (
     CodeResultSerializer,
     CodeSerializer,
@@ -32,9 +32,8 @@ from .serializers import (
     RequestCreateSerializer,
     RequestSerializer,
 )
-from .workflow import TransitionNotAllowed
+from .workflow import DOWNLOADABLE, TransitionNotAllowed
 
-DOWNLOAD_TYPES = frozenset({RequestType.COPY, RequestType.TRANSFER})
 TAGS = ["requests"]
 
 ERRORS = {
@@ -271,7 +270,7 @@ class RequestDownloadView(generics.GenericAPIView):
     )
     def get(self, request: Request, public_id: uuid.UUID) -> HttpResponseRedirect | Response:
         dsar = _own(request, public_id)
-        if dsar.type not in DOWNLOAD_TYPES:
+        if dsar.type not in DOWNLOADABLE:
             raise NotFound("This kind of request has no download.")
         archive = selectors.live_archive_for(dsar)
         if archive is None:

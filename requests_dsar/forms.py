@@ -10,14 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.services import PROFILE_EDITABLE_FIELDS
 
-from .models import RequestType
+from .corrections import MAX_CHANGES, MAX_PROPOSAL_LENGTH
+from .models import DETAILS_MAX_LENGTH, RequestType
 from .registry import registry
 from .workflow import STAFF_ANSWERED
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-DETAILS_MAX_LENGTH = 5000
 T = RequestType
 
 ACCOUNT_CATEGORY = "account"
@@ -220,7 +220,7 @@ class ChangeForm(forms.Form):
     value = forms.CharField(
         label=_("What it should say"),
         required=False,
-        max_length=2000,
+        max_length=MAX_PROPOSAL_LENGTH,
         help_text=_(
             "A date as YYYY-MM-DD; a country as its two-letter code, e.g. DE. For your e-mail "
             "address, history or other data, describe the correction: our team applies it."
@@ -264,7 +264,7 @@ ChangeFormSet = forms.formset_factory(
     ChangeForm,
     formset=BaseChangeFormSet,
     extra=3,
-    max_num=len(PROFILE_EDITABLE_FIELDS) + 4,
+    max_num=MAX_CHANGES,
     validate_max=True,
 )
 

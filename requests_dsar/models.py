@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .append_only import AppendOnlyModel
 
+DETAILS_MAX_LENGTH = 5000  # free text of a request and of each message
+
 
 class RequestType(models.TextChoices):
     ACCESS = "access", _("See my data online")
@@ -111,7 +113,7 @@ class DataSubjectRequest(models.Model):
     )
     # The address a signed-out requester gave; the account's address receives the code.
     contact_email = models.EmailField(blank=True)
-    details = models.TextField(blank=True, max_length=5000)
+    details = models.TextField(blank=True, max_length=DETAILS_MAX_LENGTH)
     scope = models.JSONField(default=dict, blank=True)
     jurisdiction = models.CharField(max_length=10, blank=True)
 
@@ -211,7 +213,7 @@ class RequestMessage(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     from_staff = models.BooleanField(default=False)
-    body = models.TextField(max_length=5000)
+    body = models.TextField(max_length=DETAILS_MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

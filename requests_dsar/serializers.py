@@ -6,8 +6,9 @@ from rest_framework import serializers
 
 from accounts.services import PROFILE_EDITABLE_FIELDS
 
-from .corrections import MAX_CHANGES, STAFF_CORRECTABLE
+from .corrections import MAX_CHANGES, MAX_PROPOSAL_LENGTH, STAFF_CORRECTABLE
 from .models import (
+    DETAILS_MAX_LENGTH,
     DataSubjectRequest,
     DenialReason,
     LegalExemption,
@@ -16,8 +17,6 @@ from .models import (
     VerificationMethod,
 )
 from .workflow import can_cancel
-
-DETAILS_MAX_LENGTH = 5000
 
 
 class RequestSerializer(serializers.ModelSerializer):
@@ -87,7 +86,7 @@ class ChangeSerializer(serializers.Serializer):
         help_text="A profile field (applied at once), or data only staff can change "
         "(`email`, `login_history`, `access_log`, `other`: describe the correction).",
     )
-    value = serializers.CharField(max_length=2000, allow_blank=True)
+    value = serializers.CharField(max_length=MAX_PROPOSAL_LENGTH, allow_blank=True)
 
 
 class ScopeSerializer(serializers.Serializer):

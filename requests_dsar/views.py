@@ -42,13 +42,12 @@ from .forms import (
 )
 from .models import Actor, DataSubjectRequest, ErasureRecord, RequestType, Status
 from .registry import registry
-from .workflow import AUTOMATED, TransitionNotAllowed, can_cancel
+from .workflow import AUTOMATED, DOWNLOADABLE, TransitionNotAllowed, can_cancel
 
 REQUESTS_PAGE_SIZE = 20
 DATA_PAGE_SIZE = 50
 EXPORT_TYPES = frozenset({RequestType.ACCESS, RequestType.COPY, RequestType.TRANSFER})
 # The path another service calls with a transfer token (the transfer engine's endpoint).
-TRANSFER_PULL_PATH = "/api/v1/transfers/pull/"
 ROLE_NAMES: dict[str, Any] = {
     Actor.REQUESTER: gettext_lazy("You"),
     Actor.STAFF: gettext_lazy("Privacy team"),
@@ -195,7 +194,7 @@ def _results(dsar: DataSubjectRequest) -> dict[str, Any]:
     if dsar.type in EXPORT_TYPES and dsar.status == Status.COMPLETED:
         archive = selectors.live_archive_for(dsar)
         results["archive"] = archive
-        if archive is not None and dsar.type in (RequestType.COPY, RequestType.TRANSFER):
+        if archive is not None and dsar.type in DOWNLOADABLE:
             from .downloads import download_url_for
 
             results["download_url"] = download_url_for(archive)
@@ -245,7 +244,7 @@ def _detail_context(
         "live": _is_live(dsar),
         "now": timezone.now(),
         "transfer_token": request.session.pop(f"dsar_transfer_token:{dsar.public_id}", None),
-        "transfer_pull_url": request.build_absolute_uri(TRANSFER_PULL_PATH),
+        "transfer_pull_url": request.build_absolute_uri(reverse("api:transfer-pull")),
         **_asked(dsar),
         **_results(dsar),
     }

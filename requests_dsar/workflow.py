@@ -48,6 +48,10 @@ AUTOMATED = frozenset(
 STAFF_ANSWERED = frozenset({RequestType.QUESTION, RequestType.COMPLAINT})
 
 
+# Types whose result is an archive the requester downloads.
+DOWNLOADABLE = frozenset({RequestType.COPY, RequestType.TRANSFER})
+
+
 class TransitionNotAllowed(Exception):
     """The request is not in a status from which this change is allowed (or moved meanwhile)."""
 
