@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "accounts",
     "requests_dsar",
     "consent",
+    "notices",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.company",
+                "notices.context_processors.inbox",
             ],
         },
     },
@@ -181,6 +183,8 @@ CELERY_BEAT_SCHEDULE = {
     "requests-sweep": {"task": "requests_dsar.tasks.sweep_requests", "schedule": 300.0},
     # Restart policy-update e-mail fan-outs whose task was lost.
     "policy-notices-sweep": {"task": "consent.tasks.sweep_policy_notices", "schedule": 900.0},
+    # Restart notice fan-outs whose task was lost; send single e-mails left pending.
+    "notices-sweep": {"task": "notices.tasks.sweep_notices", "schedule": 600.0},
 }
 CELERY_TIMEZONE = "UTC"
 

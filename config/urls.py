@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("dashboard/consent/", include("consent.urls")),
+    path("dashboard/inbox/", include("notices.urls")),
     path("dashboard/", include("accounts.urls")),
     path("files/", include("requests_dsar.download_urls")),
     path("dashboard/requests/", include("requests_dsar.urls")),

@@ -1,0 +1,62 @@
+"""Celery tasks for notices: thin, by id, idempotent. The database rows are the truth."""
+
+from __future__ import annotations
+
+import time
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from .fanout import TransientSendError
+
+# A lost database, broker or mail connection (smtplib's errors are OSErrors), or a mail server
+# that could not take a message now: retried with backoff.
+RETRYABLE = (OperationalError, InterfaceError, OSError, TransientSendError)
+# A fan-out task hands over to a fresh one after this long, well inside its time limit.
+SLICE_SECONDS = 240
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
+def send_message_email(message_id: int) -> None:
+    from .fanout import send_message_email as send
+
+    send(message_id)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+    soft_time_limit=SLICE_SECONDS + 240,
+    time_limit=SLICE_SECONDS + 300,
+)
+def fan_out_broadcast(broadcast_id: int) -> None:
+    """Deliver a broadcast batch by batch (resumable, never twice to one user)."""
+    from .fanout import broadcast_step
+
+    started = time.monotonic()
+    while broadcast_step(broadcast_id=broadcast_id):
+        if time.monotonic() - started > SLICE_SECONDS:
+            fan_out_broadcast.delay(broadcast_id)
+            return
+
+
+@shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=3)
+def sweep_notices() -> None:
+    """Periodic: restart broadcasts whose task was lost and send e-mails left pending."""
+    from .fanout import broadcasts_stalled, single_emails_stalled
+
+    for broadcast_id in broadcasts_stalled():
+        fan_out_broadcast.delay(broadcast_id)
+    for message_id in single_emails_stalled():
+        send_message_email.delay(message_id)
