@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Q, QuerySet
 
 from requests_dsar.registry import Retention, Strategy, erased_email, fixed, null, register
 
@@ -53,6 +55,8 @@ register(
         "education": "Educational background",
         "bio": "About you",
         "optional_processing_stopped_at": "Optional processing stopped",
+        "after_death": "After my death",
+        "memorialized_at": "Memorialized",
         "updated_at": "Last changed",
     },
     strategy=Strategy.DELETE,
@@ -186,4 +190,74 @@ register(
         legal_basis="Accountability for staff access to personal data (Information Security)",
         period=None,
     ),
+)
+
+
+def _guardianships(user: Any) -> QuerySet:
+    from .models import Guardianship
+
+    return Guardianship.objects.filter(Q(minor=user) | Q(guardian=user))
+
+
+def _guardian_documents(user: Any) -> QuerySet:
+    from .models import GuardianDocument
+
+    return GuardianDocument.objects.filter(
+        Q(guardianship__minor=user) | Q(guardianship__guardian=user)
+    )
+
+
+def _delete_document_files(documents: QuerySet) -> None:
+    from requests_dsar.uploads import delete_stored
+
+    for document in documents:
+        delete_stored(document.storage_name)
+
+
+register(
+    "accounts.MinorAccount",
+    category="guardianship",
+    label="Guardian consent",
+    user_path="user",
+    fields={
+        "status": "Status",
+        "reason": "Why a guardian was needed",
+        "region": "Region",
+        "age_threshold": "Age of consent there",
+        "adult_on": "Full control from",
+        "approved_at": "Approved",
+        "ended_at": "Ended",
+    },
+    strategy=Strategy.DELETE,
+    order=60,
+)
+register(
+    "accounts.GuardianDocument",
+    category="guardianship",
+    label="Guardian consent",
+    user_path="guardianship__minor",
+    rows=_guardian_documents,
+    fields={"uploaded_at": "Document uploaded", "reviewed_at": "Reviewed", "accepted": "Accepted"},
+    strategy=Strategy.DELETE,
+    before_erase=_delete_document_files,
+    order=55,
+)
+register(
+    "accounts.Guardianship",
+    category="guardianship",
+    label="Guardian consent",
+    # Both sides: the minor's guardianship and the guardian's own (as the guardian).
+    user_path="minor",
+    rows=_guardianships,
+    fields={
+        "guardian_email": "Guardian's e-mail",
+        "status": "Status",
+        "verification_method": "How the guardian was verified",
+        "invited_at": "Invited",
+        "approved_at": "Approved",
+        "revoked_at": "Revoked",
+        "ended_at": "Ended",
+    },
+    strategy=Strategy.DELETE,
+    order=58,
 )

@@ -375,6 +375,10 @@ EXPORT_ENCRYPTION_KEYS = env.list("EXPORT_ENCRYPTION_KEYS", default=[])
 if PRODUCTION and not EXPORT_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("EXPORT_ENCRYPTION_KEYS is required in production.")
 EXPORT_STORAGE_PREFIX = "exports/"
+# Documents people upload (proof of relationship, a guardian's signed consent form): PDF, JPEG
+# or PNG, checked by their bytes, encrypted at rest like export archives.
+DSAR_UPLOAD_MAX_BYTES = env.int("DSAR_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+UPLOAD_STORAGE_PREFIX = "uploads/"
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

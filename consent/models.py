@@ -209,6 +209,7 @@ class Method(models.TextChoices):
     API = "api", _("API")
     RECONSENT_PROMPT = "reconsent_prompt", _("Re-consent after a policy change")
     REQUEST = "request", _("Withdrawal request")
+    INBOX_NOTICE = "inbox_notice", _("Answer to a notice in the inbox")
 
 
 class ConsentActor(models.TextChoices):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .registry import Strategy, fixed, register
+from .registry import Retention, Strategy, fixed, null, register
 
 
 def _delete_archive_files(archives: QuerySet) -> None:
@@ -90,4 +90,25 @@ register(
     strategy=Strategy.DELETE,
     before_erase=_delete_archive_files,
     order=880,
+)
+register(
+    "requests_dsar.LegalHold",
+    category="legal_holds",
+    label="Legal holds on your data",
+    user_path="user",
+    fields={"created_at": "Hold placed", "expires_at": "Hold ends", "released_at": "Released"},
+    strategy=Strategy.RETAIN,
+    retention=Retention(
+        legal_basis="Establishment, exercise or defence of legal claims, while the hold lasts",
+        period=None,
+    ),
+)
+register(
+    "requests_dsar.RetentionOverride",
+    category="staff_actions",
+    label="Actions taken as staff",
+    user_path="set_by",
+    fields={"category": "Retention period changed", "updated_at": "When"},
+    strategy=Strategy.ANONYMIZE,
+    anonymize={"set_by": null()},
 )
