@@ -11,11 +11,18 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from cryptography.fernet import Fernet, MultiFernet
 from django import forms
 from django.conf import settings
+from django.http import HttpRequest
 
 from .models import User
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        from notices.termination import collection_stopped
+
+        # From the announced end of the service, no new account (and no new personal data).
+        return not collection_stopped() and bool(super().is_open_for_signup(request))
+
     def clean_email(self, email: str) -> str:
         # allauth's own e-mail field has no length limit; the database column has one, and an
         # overlong address must be a form error, never a database error.
@@ -31,7 +38,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return False
 
 
-def _fernet() -> MultiFernet:
+def field_fernet() -> MultiFernet:
+    """Encryption of secrets kept in database fields (MFA secrets, connector secrets and DSNs),
+    under FIELD_ENCRYPTION_KEYS: newest first, older ones still decrypt."""
     keys = list(settings.FIELD_ENCRYPTION_KEYS)
     if not keys:
         # Development only (production refuses to start without keys): derive from SECRET_KEY.
@@ -44,7 +53,7 @@ class MFAAdapter(DefaultMFAAdapter):
     """TOTP secrets and recovery-code seeds are encrypted at rest, with rotatable keys."""
 
     def encrypt(self, text: str) -> str:
-        return _fernet().encrypt(text.encode()).decode()
+        return field_fernet().encrypt(text.encode()).decode()
 
     def decrypt(self, encrypted_text: str) -> str:
-        return _fernet().decrypt(encrypted_text.encode()).decode()
+        return field_fernet().decrypt(encrypted_text.encode()).decode()

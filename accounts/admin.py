@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from requests_dsar.admin_audit import AuditedViewMixin
 
 from . import services
+from .minor_admin import minor_without_guardian_consent
 from .models import AccessLogEntry, ApiToken, LoginEvent, Profile, User
 
 
@@ -70,6 +71,7 @@ class UserAdmin(AuditedViewMixin, DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     filter_horizontal = ["groups"]
     inlines = [ProfileInline, LoginEventInline]
+    actions = [minor_without_guardian_consent]
     # Who can sign in as whom, and with which powers, is a superuser's decision only: staff
     # with "change user" (privacy officers) must not raise their own rights or take over an
     # account by changing its address or password.
@@ -80,6 +82,9 @@ class UserAdmin(AuditedViewMixin, DjangoUserAdmin):
         if obj is not None and not request.user.is_superuser:
             fields += [name for name in self.SUPERUSER_ONLY if name not in fields]
         return fields
+
+    def has_flag_minor_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.add_minoraccount")
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""):  # type: ignore[no-untyped-def]
         if not request.user.is_superuser:

@@ -111,6 +111,21 @@ class ProfileForm(forms.ModelForm):
         }
 
 
+class AfterDeathForm(forms.Form):
+    """The user's own arrangement for after their death, honoured when a close relative asks
+    (requests_dsar/relatives.py)."""
+
+    after_death = forms.ChoiceField(
+        label=_("After my death"),
+        choices=Profile.AfterDeath.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose what should happen to your data after your death."),
+            "invalid_choice": _("Choose one of the options."),
+        },
+    )
+
+
 class ApiTokenForm(forms.Form):
     LIFETIMES = {
         "30": datetime.timedelta(days=30),

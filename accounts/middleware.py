@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
+from notices.termination import collection_stopped
+
 from . import services
 from .request_info import client_ip
 
@@ -29,6 +31,7 @@ class AccessLogMiddleware:
             and user is not None
             and user.is_authenticated
             and not request.path.startswith(self.excluded)
+            and not collection_stopped()
         ):
             try:
                 services.access_log_append(

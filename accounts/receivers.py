@@ -18,6 +18,10 @@ from .request_info import client_ip
 
 @receiver(user_logged_in)
 def record_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    from notices.termination import collection_stopped
+
+    if collection_stopped():
+        return  # the service is ending: no more sign-in history is collected
     method, provider = services.login_method_from(get_authentication_records(request, user))
     event = services.login_record(
         user=user,

@@ -14,9 +14,7 @@ from typing import Any
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -49,6 +47,11 @@ def profile_update(*, user: User, actor: User, data: Mapping[str, Any]) -> Profi
         setattr(profile, name, value)
     profile.full_clean(exclude=["user"])
     profile.save(update_fields=[*data.keys(), "updated_at"])
+    if {"birth_date", "region"} & set(data):
+        from .guardianship import minor_status_refresh
+
+        # A date of birth or region that shows a minor starts the guardian consent flow.
+        minor_status_refresh(user=user, actor=actor)
     if actor.pk != user.pk and data:
         from requests_dsar.audit import audit_append
 
@@ -98,12 +101,16 @@ def login_record(
 
 
 def login_notify_if_new_device(*, login_event_id: int) -> bool:
-    """E-mail the user when a sign-in comes from a device/browser their account never used.
+    """Tell the user when a sign-in comes from a device/browser their account never used: a
+    site message (account security) and, as their preferences say, an e-mail.
 
-    Sent before it is marked, so a redelivered task may send a second notice but a crashed
-    worker never loses one: for a security notice a duplicate beats silence. The mail carries
-    no personal data beyond a greeting and a link.
+    The event is claimed (`notified_at`) in the same transaction as the message is created, so
+    a redelivered task never tells twice and a crash before commit leaves it to the retry; the
+    e-mail goes out after commit, with its own retries. No personal data beyond a link.
     """
+    from notices.models import Category
+    from notices.services import notify
+
     event = LoginEvent.objects.select_related("user").filter(pk=login_event_id).first()
     if event is None or event.notified_at is not None:
         return False
@@ -116,17 +123,24 @@ def login_notify_if_new_device(*, login_event_id: int) -> bool:
     )
     if not earlier.exists() or same_device.exists():
         return False
-    context = {
-        "COMPANY_NAME": settings.COMPANY_NAME,
-        "history_url": settings.PORTAL_URL + reverse("dashboard:history"),
-    }
-    send_mail(
-        subject=render_to_string("accounts/email/new_sign_in_subject.txt", context).strip(),
-        message=render_to_string("accounts/email/new_sign_in_message.txt", context),
-        from_email=None,
-        recipient_list=[event.user.email],
-    )
-    LoginEvent.objects.filter(pk=event.pk).update(notified_at=timezone.now())
+    with transaction.atomic():
+        claimed = LoginEvent.objects.filter(pk=event.pk, notified_at__isnull=True).update(
+            notified_at=timezone.now()
+        )
+        if not claimed:
+            return False
+        notify(
+            user=event.user,
+            category=Category.ACCOUNT_SECURITY,
+            title=f"New sign-in to your {settings.COMPANY_NAME} account",
+            body=(
+                "Your account was just signed in to from a device or browser it has not used "
+                "before.\n\nIf this was you, there is nothing to do. If it was not, change your "
+                "password and sign out your other sessions at once: your login history shows "
+                "every sign-in and device."
+            ),
+            link=reverse("dashboard:history"),
+        )
     return True
 
 

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from . import services
+from . import jurisdictions, services
 from .models import User, validate_birth_date
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -49,9 +49,13 @@ class SignupExtraForm(BirthAndRegionFields):
         purposes = consent.signup_purposes()
         # Once the entered date of birth makes the person a minor, purposes not offered to
         # minors are no longer shown; a box for one ticked before that is reported in clean().
-        minor = self.is_bound and consent.is_minor_birth_date(self._entered_birth_date())
+        # Below the guardian age of their region, no optional box is shown at all: their
+        # guardian makes those choices when approving the account.
+        birth_date, region = self._entered_birth_date(), self._entered_region()
+        minor = self.is_bound and consent.is_minor_birth_date(birth_date, region)
+        self.needs_guardian = self.is_bound and jurisdictions.is_minor(birth_date, region)
         offered = [p for p in purposes if consent.purpose_is_offered(p, minor=minor)]
-        self.consent_optional = [p for p in offered if p.is_optional]
+        self.consent_optional = [] if self.needs_guardian else [p for p in offered if p.is_optional]
         self.consent_required = [p for p in offered if not p.is_optional]
         ticked = forms.CheckboxInput().value_from_datadict
         self.consent_withheld_from_minor = [
@@ -59,6 +63,13 @@ class SignupExtraForm(BirthAndRegionFields):
             for p in purposes
             if p.is_optional
             and p not in offered
+            and ticked(self.data, self.files, choices.field_name(p))
+        ]
+        self.consent_left_to_guardian = [
+            p.name
+            for p in offered
+            if self.needs_guardian
+            and p.is_optional
             and ticked(self.data, self.files, choices.field_name(p))
         ]
         self.fields.update(choices.choice_fields(self.consent_optional))
@@ -71,6 +82,9 @@ class SignupExtraForm(BirthAndRegionFields):
             )
         except forms.ValidationError:
             return None
+
+    def _entered_region(self) -> str:
+        return str(self.data.get("region", "")) if self.is_bound else ""
 
     def consent_fields(self) -> list[forms.BoundField]:
         from consent.choices import field_name
@@ -93,6 +107,30 @@ class SignupExtraForm(BirthAndRegionFields):
                 params={"names": ", ".join(self.consent_withheld_from_minor)},
                 code="minor",
             )
+        if self.needs_guardian and getattr(self, "sociallogin", None) is not None:
+            # A third-party account hands over profile data; a minor's account holds nothing
+            # beyond what reaches their guardian until the guardian approves.
+            raise forms.ValidationError(
+                _(
+                    "Under %(age)s, your parent or guardian must approve your account first. "
+                    "Please sign up with your e-mail address instead; you can link this "
+                    "account once they have approved."
+                ),
+                params={"age": jurisdictions.age_threshold(self._entered_region())},
+                code="minor_third_party",
+            )
+        if self.consent_left_to_guardian:
+            raise forms.ValidationError(
+                _(
+                    "Under %(age)s, your parent or guardian makes these choices with you when "
+                    "they approve your account, so they were removed: %(names)s. Submit again."
+                ),
+                params={
+                    "age": jurisdictions.age_threshold(self._entered_region()),
+                    "names": ", ".join(self.consent_left_to_guardian),
+                },
+                code="guardian",
+            )
         return cleaned
 
     def signup(self, request: HttpRequest, user: User) -> None:
@@ -100,6 +138,24 @@ class SignupExtraForm(BirthAndRegionFields):
         from consent import services as consent
         from consent.models import LegalBasis, Method
 
+        from .guardianship import minor_account_open
+        from .models import MinorAccount
+
+        birth_date, region = self.cleaned_data["birth_date"], self.cleaned_data["region"]
+        if jurisdictions.is_minor(birth_date, region):
+            # Only what reaches the guardian: the date of birth and region that make them a
+            # minor, no other profile data and no consent (the guardian decides).
+            minor_account_open(
+                user=user,
+                birth_date=birth_date,
+                region=region,
+                reason=MinorAccount.Reason.SIGNUP,
+                actor=user,
+            )
+            services.profile_update(
+                user=user, actor=user, data={"birth_date": birth_date, "region": region}
+            )
+            return
         services.profile_update(
             user=user,
             actor=user,

@@ -12,7 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts import api as accounts_api
+from accounts import guardian_api
+from connectors import api as connectors_api
 from consent import api as consent_api
+from notices import api as notices_api
 from requests_dsar import api as requests_api
 from requests_dsar import transfer_api
 from requests_dsar.workflow import TransitionNotAllowed
@@ -74,4 +77,7 @@ urlpatterns = [
         name="request-download",
     ),
     *consent_api.urlpatterns,
+    *connectors_api.urlpatterns,
+    *guardian_api.urlpatterns,
+    *notices_api.urlpatterns,
 ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -102,6 +103,7 @@ INSTALLED_APPS = [
     "requests_dsar",
     "consent",
     "notices",
+    "connectors",
 ]
 
 MIDDLEWARE = [
@@ -120,6 +122,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AccessLogMiddleware",
+    # A minor waiting for their guardian's approval reaches only the waiting page.
+    "accounts.minor_middleware.MinorGuardianMiddleware",
     "consent.reconsent.ReconsentMiddleware",
 ]
 
@@ -138,6 +142,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.company",
                 "notices.context_processors.inbox",
+                "accounts.guardian_access.guardian_nav",
             ],
         },
     },
@@ -181,10 +186,22 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueue stalled requests, end cool-offs, warn staff before deadlines, flag overdue ones.
     "requests-sweep": {"task": "requests_dsar.tasks.sweep_requests", "schedule": 300.0},
-    # Restart policy-update e-mail fan-outs whose task was lost.
-    "policy-notices-sweep": {"task": "consent.tasks.sweep_policy_notices", "schedule": 900.0},
+    # Daily: end the guardianship of every minor who reached the age (idempotent).
+    "guardianships-coming-of-age": {
+        "task": "accounts.tasks.end_guardianships_at_majority",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    # Minors: erase accounts no guardian approved in time, send due second confirmations.
+    "minor-accounts-sweep": {"task": "accounts.tasks.sweep_minor_accounts", "schedule": 900.0},
     # Restart notice fan-outs whose task was lost; send single e-mails left pending.
     "notices-sweep": {"task": "notices.tasks.sweep_notices", "schedule": 600.0},
+    # Nightly: delete or anonymize what outlived its retention period (DSAR_RETENTION_DAYS).
+    "retention-sweep": {
+        "task": "requests_dsar.tasks.retention_sweep",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    # Send connector jobs whose retry time came, re-send stalled ones (docs/connector-protocol.md).
+    "connectors-sweep": {"task": "connectors.tasks.sweep_jobs", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -330,6 +347,75 @@ USERSESSIONS_TRACK_ACTIVITY = True
 ACCESS_LOG_ENABLED = env.bool("ACCESS_LOG_ENABLED", default=True)
 ACCESS_LOG_EXCLUDE_PREFIXES = ["/static/", "/healthz", "/favicon.ico"]
 
+# A guardian who revokes their approval suspends the minor's account; without a new guardian's
+# approval within this many days, the account is erased.
+GUARDIAN_REVOCATION_COOL_OFF_DAYS = env.int("GUARDIAN_REVOCATION_COOL_OFF_DAYS", default=7)
+if GUARDIAN_REVOCATION_COOL_OFF_DAYS < 1:
+    raise ImproperlyConfigured("GUARDIAN_REVOCATION_COOL_OFF_DAYS must be at least 1.")
+
+# --- Minors and guardian consent (accounts/jurisdictions.py, accounts/guardianship.py) ----------
+# The policy's own jurisdiction: its reading of "minor" (POLICY_ADULT_AGE) applies there.
+PORTAL_JURISDICTION = env.str("PORTAL_JURISDICTION", default=COMPANY_JURISDICTION or "CN").upper()
+# The policy's "no full capacity for civil conduct": its guardian age at home and in regions the
+# table does not name, and the age below which purposes not for minors are never offered.
+POLICY_ADULT_AGE = env.int("POLICY_ADULT_AGE", default=18)
+# Overrides of the shipped table of guardian-consent ages, e.g. {"SI": 15, "US": 16}.
+GUARDIAN_CONSENT_AGES = env.json("GUARDIAN_CONSENT_AGES", default={})
+if not isinstance(GUARDIAN_CONSENT_AGES, dict) or not all(
+    isinstance(region, str)
+    and len(region) == 2
+    and isinstance(age, int)
+    and not isinstance(age, bool)
+    and 1 <= age <= 25
+    for region, age in GUARDIAN_CONSENT_AGES.items()
+):
+    raise ImproperlyConfigured(
+        'GUARDIAN_CONSENT_AGES maps two-letter region codes to ages from 1 to 25, e.g. {"SI": 15}.'
+    )
+if not 1 <= POLICY_ADULT_AGE <= 25:
+    raise ImproperlyConfigured("POLICY_ADULT_AGE must be an age from 1 to 25.")
+# A minor's account without a guardian's approval after this many days is erased.
+GUARDIAN_DECISION_DAYS = env.int("GUARDIAN_DECISION_DAYS", default=7)
+# How long an invitation link e-mailed to a guardian stays valid (never past the decision day).
+GUARDIAN_INVITATION_DAYS = env.int("GUARDIAN_INVITATION_DAYS", default=7)
+# email_plus: the second confirmation is e-mailed this long after the guardian's first.
+GUARDIAN_EMAIL_PLUS_DELAY_HOURS = env.int("GUARDIAN_EMAIL_PLUS_DELAY_HOURS", default=24)
+if GUARDIAN_DECISION_DAYS < 1 or GUARDIAN_INVITATION_DAYS < 1:
+    raise ImproperlyConfigured("GUARDIAN_DECISION_DAYS and GUARDIAN_INVITATION_DAYS must be >= 1.")
+if GUARDIAN_EMAIL_PLUS_DELAY_HOURS < 0:
+    raise ImproperlyConfigured("GUARDIAN_EMAIL_PLUS_DELAY_HOURS cannot be negative.")
+# How a guardian is verified, per region, with a "default": "email_plus", "document" or
+# "provider:<name>" (a provider named in GUARDIAN_VERIFICATION_PROVIDERS).
+GUARDIAN_VERIFICATION_METHODS = env.json(
+    "GUARDIAN_VERIFICATION_METHODS", default={"default": "email_plus"}
+)
+# Verification providers (card transaction, ID check) by name: dotted paths of classes.
+GUARDIAN_VERIFICATION_PROVIDERS = env.json("GUARDIAN_VERIFICATION_PROVIDERS", default={})
+if not isinstance(GUARDIAN_VERIFICATION_PROVIDERS, dict) or not all(
+    isinstance(name, str) and name.isidentifier() and isinstance(path, str)
+    for name, path in GUARDIAN_VERIFICATION_PROVIDERS.items()
+):
+    raise ImproperlyConfigured(
+        "GUARDIAN_VERIFICATION_PROVIDERS maps provider names to class paths, e.g. "
+        '{"idcheck": "example.providers.IdCheck"}.'
+    )
+if (
+    not isinstance(GUARDIAN_VERIFICATION_METHODS, dict)
+    or "default" not in GUARDIAN_VERIFICATION_METHODS
+    or not all(
+        isinstance(method, str)
+        and (
+            method in ("email_plus", "document")
+            or method.removeprefix("provider:") in GUARDIAN_VERIFICATION_PROVIDERS
+        )
+        for method in GUARDIAN_VERIFICATION_METHODS.values()
+    )
+):
+    raise ImproperlyConfigured(
+        'GUARDIAN_VERIFICATION_METHODS maps region codes and "default" to email_plus, document '
+        "or provider:<a name in GUARDIAN_VERIFICATION_PROVIDERS>."
+    )
+
 # --- Data-subject requests ---------------------------------------------------------------------
 # The policy's "reply within a maximum of fifteen days", counted from identity verification.
 DSAR_RESPONSE_DAYS = env.int("DSAR_RESPONSE_DAYS", default=15)
@@ -379,6 +465,50 @@ EXPORT_STORAGE_PREFIX = "exports/"
 # or PNG, checked by their bytes, encrypted at rest like export archives.
 DSAR_UPLOAD_MAX_BYTES = env.int("DSAR_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 UPLOAD_STORAGE_PREFIX = "uploads/"
+# A relative's proof documents (death certificate, proof of relationship) are deleted this many
+# days after their case closes (the retention rule "relative_documents").
+DSAR_RELATIVE_DOCUMENTS_RETENTION_DAYS = env.int(
+    "DSAR_RELATIVE_DOCUMENTS_RETENTION_DAYS", default=30
+)
+# Retention periods in days, per category (the rules in requests_dsar/retention.py). The
+# environment overrides any of them as JSON, e.g. DSAR_RETENTION_DAYS='{"access_log": 90}';
+# staff may override one category in admin (Retention overrides), with a reason.
+DSAR_RETENTION_DAYS = {
+    "access_log": 180,
+    "login_history": 180,
+    # Days after an archive's link expired (its file is deleted at expiry).
+    "export_archives": DSAR_ARCHIVE_LIFETIME_DAYS,
+    "closed_request_evidence": 180,
+    "unconfirmed_signups": 7,
+    "declined_minors": 30,
+    "inbox_messages": 365,
+}
+_retention_env = env.json("DSAR_RETENTION_DAYS", default={})
+if not isinstance(_retention_env, dict) or not all(
+    isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= 36500
+    for days in _retention_env.values()
+):
+    raise ImproperlyConfigured(
+        "DSAR_RETENTION_DAYS is a JSON object of whole days from 1 to 36500 per category, "
+        'e.g. {"access_log": 90}.'
+    )
+DSAR_RETENTION_DAYS.update(_retention_env)
+DSAR_RETENTION_DAYS.setdefault("relative_documents", DSAR_RELATIVE_DOCUMENTS_RETENTION_DAYS)
+
+# --- Connected systems (docs/connector-protocol.md) ----------------------------------------------
+# Shared secrets and DSNs of connected systems are encrypted at rest with FIELD_ENCRYPTION_KEYS.
+# How old a signed message may be, either way (the replay window), in seconds.
+CONNECTOR_SIGNATURE_WINDOW_SECONDS = env.int("CONNECTOR_SIGNATURE_WINDOW_SECONDS", default=300)
+# The largest result a system may send (an export's JSON), in bytes.
+CONNECTOR_MAX_RESULT_BYTES = env.int("CONNECTOR_MAX_RESULT_BYTES", default=50 * 1024 * 1024)
+# A job claimed by a worker but not finished after this long is queued again (same job id). It
+# must exceed the longest HTTP timeout a system may have (CONNECTOR_MAX_TIMEOUT_SECONDS).
+CONNECTOR_MAX_TIMEOUT_SECONDS = 120
+CONNECTOR_STALLED_AFTER_SECONDS = env.int("CONNECTOR_STALLED_AFTER_SECONDS", default=900)
+if CONNECTOR_STALLED_AFTER_SECONDS <= CONNECTOR_MAX_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("CONNECTOR_STALLED_AFTER_SECONDS must exceed 120 seconds.")
+# A system that accepted a job (202) but never called back is sent the same job again after this.
+CONNECTOR_CALLBACK_WAIT_HOURS = env.int("CONNECTOR_CALLBACK_WAIT_HOURS", default=24)
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -402,6 +532,8 @@ REST_FRAMEWORK = {
         "consent_check": env.str("API_THROTTLE_CONSENT_CHECK", default="6000/min"),
         # New e-mailed codes for a request (POST /api/v1/requests/{id}/code/).
         "dsar_code": "5/hour",
+        # Signed result callbacks from connected systems, per address.
+        "connector_callback": env.str("API_THROTTLE_CONNECTOR_CALLBACK", default="600/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
@@ -421,6 +553,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ConsentDecisionEnum": "consent.models.Decision",
         "UserDecisionEnum": "consent.serializers.USER_DECISION_CHOICES",
+        # The consent ledger's methods, shared by one's own and a guardian's view of events.
+        "ConsentEventMethodEnum": "consent.models.Method",
+        "ConnectorJobStatusEnum": "connectors.models.JobStatus",
+        "ConnectorJobTypeEnum": "connectors.models.JobType",
+        "RequestTypeEnum": "requests_dsar.models.RequestType",
     },
 }
 

@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import minor_urls
 from consent import cookie_views
+from requests_dsar.relatives_urls import after_death_urlpatterns
 from requests_dsar.urls import public_urlpatterns
 
 from . import views
@@ -10,12 +12,20 @@ from . import views
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/minor/", include("accounts.minor_urls")),
+    path(
+        "accounts/guardian-consent/",
+        include((minor_urls.invitation_urlpatterns, "guardian_invitation")),
+    ),
     path("accounts/", include("allauth.urls")),
     path("dashboard/consent/", include("consent.urls")),
     path("dashboard/inbox/", include("notices.urls")),
+    path("dashboard/guardian/", include("accounts.guardian_urls")),
+    path("dashboard/after-death/", include((after_death_urlpatterns, "dsar_after_death"))),
     path("dashboard/", include("accounts.urls")),
     path("files/", include("requests_dsar.download_urls")),
     path("dashboard/requests/", include("requests_dsar.urls")),
+    path("privacy/request/deceased/", include("requests_dsar.relatives_urls")),
     path("privacy/request/", include((public_urlpatterns, "dsar_public"))),
     path("privacy/cookies/", include("consent.cookie_urls")),
     path("privacy/", include("consent.public_urls")),

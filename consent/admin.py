@@ -2,7 +2,8 @@
 
 Policy versions are drafted here and published from their own page ("Publish…", which shows
 the rendered text, the changes since the version in effect and who will be told) through
-`policies.policy_publish`. A published version opens read-only and cannot be deleted.
+`policies.policy_publish`. A published version opens read-only and cannot be deleted; for a
+material one it shows how far the notice to users (a notices broadcast) has gone.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .policies import (
     render_policy,
     version_label_problem,
 )
-from .policy_notices import notice_progress, recipients
+from .policy_notices import policy_notice_audience_size, policy_notice_progress
 
 PUBLISH = "consent.publish_policyversion"
 DRAFT_FIELDS = (
@@ -54,7 +55,7 @@ class PolicyVersionForm(forms.ModelForm):
         widgets = {"text": forms.Textarea(attrs={"rows": 30, "cols": 100})}
         help_texts = {
             "version": "Shown to users and part of the page's address, e.g. 2.0.",
-            "summary_of_changes": "In plain words; e-mailed to every user for a material change.",
+            "summary_of_changes": "In plain words; every user is told it for a material change.",
             "effective_on": "No earlier than the day it is published (users are told first).",
         }
 
@@ -131,16 +132,9 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             return "In effect"
         return "Upcoming" if obj.effective_on > timezone.localdate() else "Replaced"
 
-    @admin.display(description="E-mail notices")
+    @admin.display(description="Notice to users")
     def notices(self, obj: PolicyVersion) -> str:
-        if not obj.is_published or not obj.is_material:
-            return "None: only material versions are e-mailed."
-        progress = notice_progress(obj)
-        return (
-            f"{progress.sent} sent, {progress.pending} waiting, {progress.sending} in doubt "
-            f"(a worker stopped while sending), {progress.refused} refused, "
-            f"{progress.skipped} skipped"
-        )
+        return policy_notice_progress(obj)
 
     # --- new draft from an existing version ------------------------------------------------
 
@@ -202,8 +196,9 @@ class PolicyVersionAdmin(admin.ModelAdmin):
                 for message in error.messages:
                     self.message_user(request, message, messages.ERROR)
                 return HttpResponseRedirect(request.path)
-            told = " Every user is being e-mailed." if version.is_material else ""
-            self.message_user(request, f"Version {version.version} is published.{told}")
+            self.message_user(request, f"Version {version.version} is published.")
+            if version.is_material:
+                self.message_user(request, f"Notice to users: {policy_notice_progress(version)}")
             return HttpResponseRedirect(change_url)
         current = current_policy()
         changes = (
@@ -211,9 +206,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             if current is not None
             else []
         )
-        to_notify = (
-            recipients(joined_before=timezone.now()).count() if version.is_material else None
-        )
+        to_notify = policy_notice_audience_size(timezone.now()) if version.is_material else None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -8,25 +8,33 @@ check on.
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Iterable
 from typing import cast
 
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.models import User
 
 from . import receipts, selectors, services
-from .authentication import HasServiceScope, ServiceTokenAuthentication, ServiceTokenThrottle
+from .authentication import HasServiceScope, ServiceTokenAuthentication
 from .models import ConsentEvent, Decision, Method, Purpose
 from .serializers import (
+    CHECK_KEY_MAX_LENGTH,
+    MAX_ID,
     CheckBatchResultSerializer,
     CheckBatchSerializer,
     CheckQuerySerializer,
@@ -36,7 +44,9 @@ from .serializers import (
     ConsentStateSerializer,
     DecisionSerializer,
     PurposeSerializer,
+    check_result_data,
 )
+from .throttling import ServiceTokenThrottle
 
 TAGS = ["consent"]
 ERRORS = {
@@ -168,16 +178,77 @@ class ConsentReceiptView(APIView):
 # --- The service check ----------------------------------------------------------------------------
 
 
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+PLAIN_JSON = "application/json"
+
+
+def _plain_check_query(params: QueryDict) -> tuple[int, str] | None:
+    """The user id and purpose key asked about, when both are plainly valid; otherwise None."""
+    user, key = params.get("user", ""), params.get("purpose", "")
+    if (
+        user.isascii()
+        and user.isdigit()
+        and 0 < int(user) <= MAX_ID
+        and len(key) <= CHECK_KEY_MAX_LENGTH
+        and SLUG.fullmatch(key)
+    ):
+        return int(user), key
+    return None
+
+
+def _check_query(params: QueryDict) -> tuple[int, str]:
+    """The user id and purpose key asked about. The plain case is read directly (a serializer
+    costs more than the answer); anything else goes through CheckQuerySerializer, which
+    accepts the same and says what is wrong (400)."""
+    plain = _plain_check_query(params)
+    if plain is not None:
+        return plain
+    query = CheckQuerySerializer(data=params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data["user"], query.validated_data["purpose"]
+
+
 def _active_purposes(keys: list[str]) -> list[Purpose]:
     found = {p.key: p for p in selectors.active_purposes()}
     return [found[k] for k in keys if k in found]
 
 
+class PlainJsonNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, answered at once for what services send (no Accept header, `*/*` or
+    `application/json`): parsing the header costs a noticeable share of a check."""
+
+    def select_renderer(
+        self,
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
+    ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
+        # META, not `headers`: building the headers mapping costs more than this whole step.
+        accept = request.META.get("HTTP_ACCEPT", "*/*")
+        first = renderers[0] if renderers else None
+        if (
+            first is not None
+            and first.media_type == PLAIN_JSON
+            and accept in ("*/*", PLAIN_JSON)
+            and not format_suffix
+            and api_settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return first, PLAIN_JSON
+        return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
+
+
 class ConsentCheckView(APIView):
     authentication_classes = [ServiceTokenAuthentication]
+    content_negotiation_class = PlainJsonNegotiation
     permission_classes = [HasServiceScope]
     throttle_classes = [ServiceTokenThrottle]
     required_scope = services.SCOPE_CONSENT_CHECK
+
+    def read_ahead_keys(self, request: Request) -> list[str]:
+        """What a GET reads from the cache, read with the token (ServiceTokenAuthentication)."""
+        query = _plain_check_query(request.query_params) if request.method == "GET" else None
+        return selectors.check_cache_keys(query[0]) if query else []
 
     @extend_schema(
         tags=["consent check"],
@@ -193,16 +264,16 @@ class ConsentCheckView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        query = CheckQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        user_id, key = query.validated_data["user"], query.validated_data["purpose"]
-        purposes = _active_purposes([key])
-        if not purposes:
-            raise NotFound(f"No active purpose with the key “{key}”.")
-        results = selectors.consent_check([user_id], purposes)
-        if not results:
+        user_id, key = _check_query(request.query_params)
+        try:
+            # Read along with the token, from the same parameters, when they were plain.
+            found = getattr(request, "read_ahead", None)
+            result = selectors.consent_check_one(user_id, key, found=found)
+        except Purpose.DoesNotExist:
+            raise NotFound(f"No active purpose with the key “{key}”.") from None
+        if result is None:
             raise NotFound(f"No user with the id {user_id}.")
-        return Response(CheckResultSerializer(results[0]).data)
+        return Response(check_result_data(result))
 
     @extend_schema(
         tags=["consent check"],
@@ -225,8 +296,12 @@ class ConsentCheckView(APIView):
             )
         results = selectors.consent_check(user_ids, purposes)
         found = {r.user_id for r in results}
-        body = {"results": results, "unknown_users": [u for u in user_ids if u not in found]}
-        return Response(CheckBatchResultSerializer(body).data)
+        return Response(
+            {
+                "results": [check_result_data(result) for result in results],
+                "unknown_users": [u for u in user_ids if u not in found],
+            }
+        )
 
 
 # Included in config/api.py under /api/v1/. The fixed paths come before the purpose key's.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -66,14 +67,21 @@ def cookie_settings(request: HttpRequest) -> HttpResponse:
             from .services import collection_context
 
             context = collection_context(request)
-        cookies.cookie_choices_record(
-            subject=subject, choices=form.chosen(), gpc=gpc.gpc_in_force(request), context=context
-        )
-        messages.success(request, _("Your cookie choices are saved."))
-        response = redirect(safe_next(request, reverse("cookies:settings")))
-        if new_visitor_id is not None:
-            cookies.set_visitor_cookie(response, new_visitor_id)
-        return response
+        try:
+            cookies.cookie_choices_record(
+                subject=subject,
+                choices=form.chosen(),
+                gpc=gpc.gpc_in_force(request),
+                context=context,
+            )
+        except ValidationError as refused:
+            form.add_error(None, refused)
+        else:
+            messages.success(request, _("Your cookie choices are saved."))
+            response = redirect(safe_next(request, reverse("cookies:settings")))
+            if new_visitor_id is not None:
+                cookies.set_visitor_cookie(response, new_visitor_id)
+            return response
     return render(
         request,
         "consent/cookie_settings.html",

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from allauth.account.signals import user_logged_in
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -162,10 +161,10 @@ def gpc_purposes() -> list[Purpose]:
 @receiver(post_save, sender=Purpose, dispatch_uid="consent.cookies.purposes_changed")
 @receiver(post_delete, sender=Purpose, dispatch_uid="consent.cookies.purposes_deleted")
 def _purposes_changed(**kwargs: object) -> None:
-    from .selectors import ACTIVE_PURPOSES_CACHE_KEY
+    from .selectors import purposes_changed
 
-    cache.delete(ACTIVE_PURPOSES_CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(ACTIVE_PURPOSES_CACHE_KEY))
+    purposes_changed()
+    transaction.on_commit(purposes_changed)
 
 
 # --- Whose choices: a user or an anonymous visitor ---------------------------------------------
@@ -288,12 +287,12 @@ def _user_facts(user: User) -> tuple[bool, bool]:
 
     row = (
         Profile.objects.filter(user=user)
-        .values_list("birth_date", "optional_processing_stopped_at")
+        .values_list("birth_date", "region", "optional_processing_stopped_at")
         .first()
     )
     if row is None:
         return False, False
-    return is_minor_birth_date(row[0]), row[1] is not None
+    return is_minor_birth_date(row[0], row[1]), row[2] is not None
 
 
 def offered_purposes(subject: Subject | None, *, minor: bool | None = None) -> list[Purpose]:
@@ -411,8 +410,10 @@ def cookie_choices_record(
     choice comes after it in the ledger and wins over it from then on (see `consent.gpc`).
     """
     from . import gpc as gpc_module
-    from .services import NO_CONTEXT, consent_choices_record
+    from .services import NO_CONTEXT, consent_choices_record, require_collection_open
 
+    if any(choices.values()):
+        require_collection_open()  # after the service's end, only refusals are recorded
     if gpc:
         gpc_module.gpc_signal_apply(subject=subject, context=context)
     purposes = offered_purposes(subject)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,8 +138,16 @@ class PurposeState:
     event_uuid: str | None  # the event it rests on
 
 
-def _latest_decisions(subject_key: str) -> dict[str, tuple[str, str]]:
-    found = cache.get_many([_generation_key(subject_key), _cache_key(subject_key)])
+def state_cache_keys(subject_key: str) -> list[str]:
+    """The cache keys `state_for` reads, for a caller that reads them along with others."""
+    return [_generation_key(subject_key), _cache_key(subject_key)]
+
+
+def _latest_decisions(
+    subject_key: str, found: Mapping[str, Any] | None = None
+) -> dict[str, tuple[str, str]]:
+    if found is None:
+        found = cache.get_many(state_cache_keys(subject_key))
     generation = found.get(_generation_key(subject_key), 0)
     cached = found.get(_cache_key(subject_key))
     if cached is not None and cached[0] == generation:
@@ -156,8 +164,12 @@ def _latest_decisions(subject_key: str) -> dict[str, tuple[str, str]]:
     return latest
 
 
-def state_for(subject_key: str, purposes: Iterable[Purpose]) -> list[PurposeState]:
-    latest = _latest_decisions(subject_key)
+def state_for(
+    subject_key: str, purposes: Iterable[Purpose], *, found: Mapping[str, Any] | None = None
+) -> list[PurposeState]:
+    """The state of each purpose for the subject. `found`: what the caller already read of
+    `state_cache_keys(subject_key)` in one go with other keys (missing keys left out)."""
+    latest = _latest_decisions(subject_key, found)
     states = []
     for purpose in purposes:
         decision, event_uuid = latest.get(purpose.key, (None, None))

@@ -87,39 +87,6 @@ class PolicyVersion(models.Model):
         return self.status == self.Status.PUBLISHED
 
 
-class PolicyNotice(models.Model):
-    """The e-mail telling one user about one material policy version.
-
-    One row per (version, user) makes the fan-out idempotent: a row is claimed (pending ->
-    sending) before its mail goes out and marked sent after, so a redelivered or resumed task
-    never mails a user twice. A row left in "sending" is one a worker died on: it may or may
-    not have gone out and is not sent again.
-    """
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        SENDING = "sending", _("Being sent (in doubt if it stays)")
-        SENT = "sent", _("Sent")
-        REFUSED = "refused", _("Refused by the mail server")
-        SKIPPED = "skipped", _("Skipped (account closed or no address)")
-
-    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="notices")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    created_at = models.DateTimeField(default=timezone.now)
-    attempted_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["version", "user"], name="policy_notice_once_per_user")
-        ]
-        indexes = [models.Index(fields=["version", "state", "user"], name="policy_notice_work")]
-
-    def __str__(self) -> str:
-        return f"Notice of policy {self.version_id} to user #{self.user_id}"
-
-
 class ThirdParty(models.Model):
     """An entry of the policy's "List of Third-Party SDK"."""
 

@@ -71,11 +71,3 @@ register(
     strategy=Strategy.RETAIN,
     retention=Retention(legal_basis="Record of who published each policy version", period=None),
 )
-register(
-    "consent.PolicyNotice",
-    category="policy_notices",
-    label="Policy update notices sent to you",
-    user_path="user",
-    fields={"version__version": "Policy version", "state": "Status", "sent_at": "Sent"},
-    strategy=Strategy.DELETE,
-)

@@ -6,7 +6,6 @@ import datetime
 import difflib
 import hashlib
 import re
-from functools import partial
 from typing import TYPE_CHECKING
 
 import markdown  # type: ignore[import-untyped]
@@ -99,8 +98,9 @@ def publish_problems(version: PolicyVersion) -> list[str]:
 def policy_publish(*, version: PolicyVersion, actor: User | None) -> PolicyVersion:
     """Publish a draft. From then on the version never changes (model and database refuse it).
 
-    Audited with a checksum of the published text. A material version e-mails every user
-    (`consent.tasks.notify_policy_published`, after commit) and asks them to consent again.
+    Audited with a checksum of the published text. A material version asks every user to
+    consent again and tells those who had an account before publication, in their inbox and by
+    e-mail (a notices broadcast created in this transaction, sent after commit).
     `actor` is None only for the system (seed data).
     """
     locked = PolicyVersion.objects.select_for_update().get(pk=version.pk)
@@ -128,9 +128,9 @@ def policy_publish(*, version: PolicyVersion, actor: User | None) -> PolicyVersi
         },
     )
     if locked.is_material:
-        from .tasks import notify_policy_published
+        from .policy_notices import policy_notice_create
 
-        transaction.on_commit(partial(notify_policy_published.delay, locked.pk))
+        policy_notice_create(version=locked, published_at=now, actor=actor)
     version.refresh_from_db()
     return version
 

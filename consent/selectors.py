@@ -4,14 +4,17 @@ history, the service check, and whether a material policy change awaits their ch
 from __future__ import annotations
 
 import datetime
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import QuerySet
 
-from accounts.models import User
+from accounts.models import MinorAccount, User
 
 from . import ledger
 from .models import (
@@ -24,6 +27,9 @@ from .models import (
     ThirdParty,
 )
 from .services import is_minor_birth_date, purpose_is_offered, purposes_offered_to
+
+# "Not read by the caller", as opposed to None ("read: missing").
+_NOT_READ = object()
 
 
 @dataclass(frozen=True)
@@ -104,42 +110,134 @@ def _reason(purpose: Purpose, decision: str | None, allowed: bool) -> str:
     return f"Consent {decision}."
 
 
+# What the check needs to know about a user besides the ledger; users made outside sign-up may
+# lack a profile (NULLs then).
+FACT_FIELDS = (
+    "pk",
+    "is_active",
+    "profile__birth_date",
+    "profile__region",
+    "profile__optional_processing_stopped_at",
+    "minor_account__status",
+)
+
+
+def _facts(
+    is_active: bool | int,
+    birth_date: datetime.date | str | None,
+    region: str | None,
+    stopped_at: object,
+    guardianship: str | None,
+) -> tuple[bool, bool, bool]:
+    """(minor, restricted, closed). Minor as `services.is_minor` has it: by date of birth and
+    region, or while a guardianship is in force. Closed: the account is inactive (erased,
+    memorialized after death, locked), so nothing is processed for it any more."""
+    if isinstance(birth_date, str):  # SQLite, read without the ORM's converters
+        birth_date = datetime.date.fromisoformat(birth_date)
+    minor = is_minor_birth_date(birth_date, region) or (
+        guardianship is not None and guardianship != MinorAccount.Status.ENDED
+    )
+    return minor, stopped_at is not None, not is_active
+
+
+def _user_facts(user_ids: Sequence[int]) -> dict[int, tuple[bool, bool, bool]]:
+    """(minor, restricted) per user found, in one query."""
+    rows = User.objects.filter(pk__in=user_ids).values_list(*FACT_FIELDS)
+    return {pk: _facts(*rest) for pk, *rest in rows}
+
+
+# Per database alias: the statement of `_one_user_facts`, compiled by the ORM once.
+_one_user_facts_sql: dict[str, str] = {}
+
+
+def _one_user_facts(user_id: int) -> tuple[bool, bool, bool] | None:
+    """`_user_facts` for one user, by a statement the ORM compiled once per process: compiling
+    it costs several times what running it does, and the check API runs it on every call."""
+    sql = _one_user_facts_sql.get(connection.alias)
+    if sql is None:
+        query = User.objects.filter(pk=0).values_list(*FACT_FIELDS).query
+        sql, params = query.get_compiler(connection=connection).as_sql()
+        if list(params) != [0]:
+            raise RuntimeError("the user facts statement takes the user id only")
+        _one_user_facts_sql[connection.alias] = sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id])
+        row = cursor.fetchone()
+    return None if row is None else _facts(*row[1:])
+
+
+def _answers(
+    user_id: int,
+    facts: tuple[bool, bool, bool],
+    purposes: Sequence[Purpose],
+    states: Sequence[ledger.PurposeState],
+) -> list[CheckResult]:
+    minor, restricted, closed = facts
+    results = []
+    for purpose, state in zip(purposes, states, strict=True):
+        allowed, reason = state.allowed, _reason(purpose, state.decision, state.allowed)
+        if closed:
+            allowed, reason = False, "The account is closed: nothing may be processed for it."
+        elif not purpose_is_offered(purpose, minor=minor):
+            allowed, reason = False, "Not offered to minors."
+        elif purpose.is_optional and restricted:
+            allowed, reason = False, "Optional processing is restricted at the user's request."
+        results.append(
+            CheckResult(user_id, purpose, allowed, reason, state.decision, state.event_uuid)
+        )
+    return results
+
+
 def consent_check(user_ids: Sequence[int], purposes: Sequence[Purpose]) -> list[CheckResult]:
     """May each purpose be processed for each user now? Users not found are left out.
 
-    Besides the ledger: a purpose not offered to minors is denied for a minor, and an optional
+    Besides the ledger: everything is denied for a closed account (erased, memorialized after
+    death, locked), a purpose not offered to minors is denied for a minor, and an optional
     purpose is denied while the user's restriction request has stopped optional processing.
     """
-    # (birth date, restricted) per user found; users made outside sign-up may lack a profile.
-    found: dict[int, tuple[datetime.date | None, bool]] = {
-        pk: (birth_date, stopped_at is not None)
-        for pk, birth_date, stopped_at in User.objects.filter(pk__in=user_ids).values_list(
-            "pk", "profile__birth_date", "profile__optional_processing_stopped_at"
-        )
-    }
+    found = _user_facts(user_ids)
     results = []
     for user_id in dict.fromkeys(user_ids):
-        if user_id not in found:
-            continue
-        birth_date, restricted = found[user_id]
-        minor = is_minor_birth_date(birth_date)
-        states = ledger.state_for(ledger.user_subject_key(user_id), purposes)
-        for purpose, state in zip(purposes, states, strict=True):
-            allowed, reason = state.allowed, _reason(purpose, state.decision, state.allowed)
-            if not purpose_is_offered(purpose, minor=minor):
-                allowed, reason = False, "Not offered to minors."
-            elif purpose.is_optional and restricted:
-                allowed, reason = False, "Optional processing is restricted at the user's request."
-            results.append(
-                CheckResult(user_id, purpose, allowed, reason, state.decision, state.event_uuid)
-            )
+        if user_id in found:
+            states = ledger.state_for(ledger.user_subject_key(user_id), purposes)
+            results += _answers(user_id, found[user_id], purposes, states)
     return results
+
+
+def check_cache_keys(user_id: int) -> list[str]:
+    """What `consent_check_one` reads from the cache about `user_id`."""
+    return [*ledger.state_cache_keys(ledger.user_subject_key(user_id)), PURPOSES_GENERATION_KEY]
+
+
+def consent_check_one(
+    user_id: int, purpose_key: str, *, found: Mapping[str, Any] | None = None
+) -> CheckResult | None:
+    """`consent_check` for one user and one active purpose, at the cost of one cache round trip
+    (the purposes' generation and the user's projection together) and one query. None when
+    there is no such user; Purpose.DoesNotExist when there is no such active purpose.
+
+    `found`: what the caller read of `check_cache_keys(user_id)` along with other keys
+    (missing keys left out); read here otherwise.
+    """
+    subject_key = ledger.user_subject_key(user_id)
+    if found is None:
+        found = cache.get_many(check_cache_keys(user_id))
+    generation = found.get(PURPOSES_GENERATION_KEY)
+    purposes = active_purposes(generation=generation)
+    purpose = next((p for p in purposes if p.key == purpose_key), None)
+    if purpose is None:
+        raise Purpose.DoesNotExist(purpose_key)
+    facts = _one_user_facts(user_id)
+    if facts is None:
+        return None
+    states = ledger.state_for(subject_key, [purpose], found=found)
+    return _answers(user_id, facts, [purpose], states)[0]
 
 
 # --- Re-consent after a material policy change ----------------------------------------------------
 
 # Methods whose events show the user made their choices knowing the policy version in force.
-CHOOSING_METHODS = (Method.RECONSENT_PROMPT, Method.SIGNUP_FORM)
+CHOOSING_METHODS = (Method.RECONSENT_PROMPT, Method.SIGNUP_FORM, Method.GUARDIAN)
 
 
 def _answered_cache_key(subject_key: str, version: PolicyVersion) -> str:
@@ -194,14 +292,52 @@ def disclosures_for(user: User) -> QuerySet[Disclosure]:
     )
 
 
-ACTIVE_PURPOSES_CACHE_KEY = "consent:purposes:active"
+# The active purposes are read on every page (the cookie banner) and every check: each process
+# keeps its own copy, valid while the shared cache holds the generation it was loaded under.
+# A change of any purpose drops the generation (consent.cookies), so every process reloads.
+PURPOSES_GENERATION_KEY = "consent:purposes:generation"
 ACTIVE_PURPOSES_CACHE_TTL = 300  # also bounds staleness after bulk updates that send no signal
 
 
-def active_purposes() -> list[Purpose]:
-    """Every active purpose, from the cache (dropped whenever a purpose changes)."""
-    cached = cache.get(ACTIVE_PURPOSES_CACHE_KEY)
-    if cached is None:
-        cached = list(Purpose.objects.filter(active=True).order_by("order", "key"))
-        cache.set(ACTIVE_PURPOSES_CACHE_KEY, cached, ACTIVE_PURPOSES_CACHE_TTL)
-    return list(cached)
+@dataclass(frozen=True)
+class _LoadedPurposes:
+    generation: str | None
+    loaded_at: float
+    purposes: tuple[Purpose, ...]
+
+
+_loaded_purposes: _LoadedPurposes | None = None
+
+
+def active_purposes(*, generation: object = _NOT_READ) -> list[Purpose]:
+    """Every active purpose, from this process's copy while it is current.
+
+    `generation` is the value of PURPOSES_GENERATION_KEY when the caller read it along with
+    other keys (None: missing); otherwise it is read here. The purposes are shared between
+    requests: read them, never change them.
+    """
+    global _loaded_purposes
+    if generation is _NOT_READ:
+        generation = cache.get(PURPOSES_GENERATION_KEY)
+    loaded = _loaded_purposes
+    if (
+        loaded is not None
+        and generation is not None
+        and loaded.generation == generation
+        and time.monotonic() - loaded.loaded_at < ACTIVE_PURPOSES_CACHE_TTL
+    ):
+        return list(loaded.purposes)
+    if generation is None:
+        # The first reader after a change names the new generation, before reading the rows:
+        # a change committed after this read drops that generation again.
+        cache.add(PURPOSES_GENERATION_KEY, uuid.uuid4().hex, ACTIVE_PURPOSES_CACHE_TTL)
+        generation = cache.get(PURPOSES_GENERATION_KEY)
+    purposes = tuple(Purpose.objects.filter(active=True).order_by("order", "key"))
+    loaded_under = str(generation) if generation else None
+    _loaded_purposes = _LoadedPurposes(loaded_under, time.monotonic(), purposes)
+    return list(purposes)
+
+
+def purposes_changed() -> None:
+    """Every process reloads the active purposes on its next read."""
+    cache.delete(PURPOSES_GENERATION_KEY)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,8 +22,10 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import lazy
 
-from accounts.models import Profile, User
+from accounts import jurisdictions
+from accounts.models import MinorAccount, Profile, User
 from accounts.request_info import client_ip, describe_device
 from accounts.services import hash_token_secret
 
@@ -32,15 +36,23 @@ from .models import (
     Decision,
     Disclosure,
     LegalBasis,
+    Method,
     PolicyVersion,
     Purpose,
     ServiceToken,
     ThirdParty,
 )
 
-# Until issue 5 brings minors and guardians (an age per jurisdiction), a minor is anyone under
-# this age by the date of birth in their profile.
-ADULT_AGE = 18
+
+def _policy_adult_age() -> int:
+    from django.conf import settings
+
+    return int(settings.POLICY_ADULT_AGE)
+
+
+# The policy's adult age (settings.POLICY_ADULT_AGE), read when used: below it (or below a
+# region's guardian age, if that is higher), purposes not for minors are never offered.
+ADULT_AGE = lazy(_policy_adult_age, int)()
 
 
 @dataclass(frozen=True)
@@ -59,26 +71,42 @@ def collection_context(request: HttpRequest) -> CollectionContext:
     return CollectionContext(client_ip(request), device.user_agent)
 
 
-# --- Minors (replaced by issue 5's jurisdiction table) --------------------------------------------
+# --- Minors (ages by region: accounts.jurisdictions) -------------------------------------------
 
 
 def age_on(birth_date: datetime.date, day: datetime.date) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+    return jurisdictions.age_on(birth_date, day)
 
 
-def is_minor_birth_date(birth_date: datetime.date | None) -> bool:
-    """Under ADULT_AGE today. No date of birth is not treated as a minor's."""
-    return birth_date is not None and age_on(birth_date, timezone.localdate()) < ADULT_AGE
+def is_minor_birth_date(birth_date: datetime.date | None, region: object = None) -> bool:
+    """Whether purposes not for minors are withheld from someone born on `birth_date` in
+    `region` (no region: the policy's own jurisdiction). Below the age of full capacity (the
+    policy's reading, 18) or the region's guardian age, whichever is higher: a 13-year-old who
+    may consent alone to the service is still never offered profiling or advertising. No date
+    of birth is not treated as a minor's."""
+    return jurisdictions.is_under_full_age(birth_date, region)
 
 
 def is_minor(user: User) -> bool:
-    """Whether the portal treats `user` as a minor.
+    """Whether the portal treats `user` as a minor: by the date of birth and region in their
+    profile, or while a guardian's consent is required for them (a minor does not leave the
+    rules for minors by changing their own date of birth)."""
+    row = Profile.objects.filter(user=user).values_list("birth_date", "region").first()
+    if row is not None and is_minor_birth_date(row[0], row[1]):
+        return True
+    return MinorAccount.objects.filter(user=user).exclude(status=MinorAccount.Status.ENDED).exists()
 
-    A hook: for now, a date of birth in the profile under ADULT_AGE years ago. Issue 5
-    replaces it with the age of digital consent of the user's jurisdiction (and guardians).
-    """
-    birth_date = Profile.objects.filter(user=user).values_list("birth_date", flat=True).first()
-    return is_minor_birth_date(birth_date)
+
+def _waiting_for_guardian(user: User) -> bool:
+    """A minor whose account waits for a guardian's approval (or is suspended or erased)."""
+    return MinorAccount.objects.filter(
+        user=user,
+        status__in=[
+            MinorAccount.Status.AWAITING_GUARDIAN,
+            MinorAccount.Status.SUSPENDED,
+            MinorAccount.Status.ERASING,
+        ],
+    ).exists()
 
 
 def purpose_is_offered(purpose: Purpose, *, minor: bool) -> bool:
@@ -104,7 +132,11 @@ def purposes_offered_to(user: User) -> list[Purpose]:
 
 
 # The audit log's names for who acted.
-AUDIT_ROLES: dict[str, str] = {ConsentActor.SELF: "requester", ConsentActor.STAFF: "staff"}
+AUDIT_ROLES: dict[str, str] = {
+    ConsentActor.SELF: "requester",
+    ConsentActor.STAFF: "staff",
+    ConsentActor.GUARDIAN: "guardian",
+}
 
 
 def _actor_role(user: User, actor: User | None) -> str:
@@ -112,10 +144,16 @@ def _actor_role(user: User, actor: User | None) -> str:
         return ConsentActor.SYSTEM
     if actor.pk == user.pk:
         return ConsentActor.SELF
+    from accounts.guardian_access import is_guardian_of
+
+    # A guardian decides for a minor in their care while the guardianship is in force.
+    if is_guardian_of(actor, user):
+        return ConsentActor.GUARDIAN
     if actor.is_staff:
         return ConsentActor.STAFF
-    # Guardians decide for a minor once issue 5 records who is whose guardian.
-    raise PermissionDenied("Only the user themselves, staff or the system may decide this.")
+    raise PermissionDenied(
+        "Only the user themselves, their guardian, staff or the system may decide this."
+    )
 
 
 def _latest_event(user: User, purpose: Purpose) -> ConsentEvent | None:
@@ -164,6 +202,10 @@ def _record(
     return event
 
 
+def _shares_with_third_parties(purpose: Purpose) -> bool:
+    return purpose.third_parties.filter(active=True).exists()
+
+
 def _require_consent_basis(purpose: Purpose) -> None:
     if purpose.legal_basis != LegalBasis.CONSENT:
         raise ValidationError(
@@ -179,6 +221,15 @@ def _same_version(event: ConsentEvent, policy_version: PolicyVersion | None) -> 
 
 
 @transaction.atomic
+def require_collection_open() -> None:
+    """ValidationError once the service has ended: no consent is given any more (withdrawing
+    and refusing still work)."""
+    from notices.termination import COLLECTION_STOPPED_MESSAGE, collection_stopped
+
+    if collection_stopped():
+        raise ValidationError(COLLECTION_STOPPED_MESSAGE, code="service_ended")
+
+
 def consent_give(
     *,
     user: User,
@@ -190,19 +241,44 @@ def consent_give(
     """Record that `user` gives consent to `purpose`. Returns the new event, or None when
     consent is already given under the current policy version (nothing changed).
 
-    Only the person gives their consent: staff and the system may withdraw one, never give
-    it (PermissionDenied). A purpose not offered to minors can never be given for a minor
-    (ValidationError).
+    Only the person, or for a minor their guardian, gives consent: staff and the system may
+    withdraw one, never give it (PermissionDenied). A purpose not offered to minors can never
+    be given for a minor, and a minor waiting for their guardian's approval gives nothing
+    themselves (ValidationError). A guardian whose approval rests on e-mail alone cannot
+    consent to disclosure to third parties.
     """
-    if _actor_role(user, actor) != ConsentActor.SELF:
-        raise PermissionDenied("Only the person themselves can give their consent.")
+    require_collection_open()
+    role = _actor_role(user, actor)
+    if role not in (ConsentActor.SELF, ConsentActor.GUARDIAN):
+        raise PermissionDenied("Only the person themselves, or their guardian, can give consent.")
     _require_consent_basis(purpose)
     if not purpose.active:
         raise ValidationError(f"“{purpose.name}” is no longer offered.", code="inactive")
     if not purpose.offered_to_minors and is_minor(user):
+        region = Profile.objects.filter(user=user).values_list("region", flat=True).first()
         raise ValidationError(
-            f"“{purpose.name}” is not offered to people under {ADULT_AGE}.", code="minor"
+            f"“{purpose.name}” is not offered to people under {jurisdictions.full_age(region)}.",
+            code="minor",
         )
+    if role == ConsentActor.SELF and _waiting_for_guardian(user):
+        if method == Method.COOKIE_BANNER:
+            # Choices carried into the account at sign-in are dropped, not refused: the
+            # banner never breaks a sign-in, and nothing optional is on for this minor.
+            return None
+        raise ValidationError(
+            "Your parent or guardian must approve your account first: until then, nothing "
+            "optional can be switched on.",
+            code="guardian_pending",
+        )
+    if role == ConsentActor.GUARDIAN and _shares_with_third_parties(purpose):
+        from accounts.verification import third_party_consent_allowed
+
+        if not third_party_consent_allowed(minor=user, guardian=actor):
+            raise ValidationError(
+                f"“{purpose.name}” shares information with third parties, which an approval "
+                "verified by e-mail alone does not allow.",
+                code="verification",
+            )
     from .policies import current_policy
 
     policy = current_policy()
@@ -306,7 +382,11 @@ def consent_choices_record(
 ) -> list[ConsentEvent]:
     """Record one form's choices (sign-up, re-consent): each ticked purpose given, each unticked
     one refused (or withdrawn if it was given). Required consent-based purposes listed with
-    True are recorded as given: the form explained them and the user went on."""
+    True are recorded as given: the form explained them and the user went on.
+
+    All or nothing: once the service has ended, a form giving anything is refused whole."""
+    if any(choices.values()):
+        require_collection_open()
     events = []
     for purpose, chosen in choices.items():
         if chosen:
@@ -423,35 +503,61 @@ def service_token_revoke(*, token: ServiceToken, actor: User) -> bool:
     return True
 
 
-def service_token_authenticate(secret: str) -> ServiceToken | None:
-    """The active token for a presented secret, or None. Records when it was last used."""
+def service_token_cache_key(secret: str) -> str:
+    return _service_token_cache_key(hash_token_secret(secret))
+
+
+def service_token_authenticate(
+    secret: str, *, found: Mapping[str, Any] | None = None
+) -> ServiceToken | None:
+    """The active token for a presented secret, or None. Records when it was last used.
+
+    `found`: what the caller read of the cache in one go, `service_token_cache_key(secret)`
+    among the keys (missing keys left out), to spare a round trip.
+    """
     key_hash = hash_token_secret(secret)
     cache_key = _service_token_cache_key(key_hash)
     # Cached by hash (a check API call must not cost a query for its token): a miss is cached
     # too, so guessing costs no query either. Saving or deleting a token drops its entry.
-    cached = cache.get(cache_key)
+    cached = found.get(cache_key) if found is not None else cache.get(cache_key)
     if cached is None:
-        found = ServiceToken.objects.filter(key_hash=key_hash, active=True).first()
+        row = ServiceToken.objects.filter(key_hash=key_hash, active=True).first()
         cached = (
-            {"pk": found.pk, "name": found.name, "scopes": found.scopes, "used": found.last_used_at}
-            if found
+            {"pk": row.pk, "name": row.name, "scopes": row.scopes, "used": row.last_used_at}
+            if row
             else {}
         )
         cache.set(cache_key, cached, SERVICE_TOKEN_CACHE_TTL)
     if not cached:
         return None
-    token = ServiceToken(
-        pk=cached["pk"], name=cached["name"], scopes=cached["scopes"], key_hash=key_hash
-    )
-    token.last_used_at = cached["used"]
+    # Building a model instance costs more than the rest of this: each process keeps the one
+    # it built for the entry it last read (a changed entry builds a new one).
+    memo = _tokens_built.get(cache_key)
+    if memo is not None and memo[0] == cached:
+        token = memo[1]
+    else:
+        token = ServiceToken(
+            pk=cached["pk"], name=cached["name"], scopes=cached["scopes"], key_hash=key_hash
+        )
+        token.last_used_at = cached["used"]
+        _tokens_built[cache_key] = (cached, token)
     # "Last used" is written at most once a minute; the token's own cache entry is never
     # written again here, so a revocation (which drops it) cannot be undone by a racing call.
-    if cache.add(f"{cache_key}:used", 1, 60):
-        ServiceToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    # Each process asks the cache about it at most once a minute too: not a round trip a call.
+    now = time.monotonic()
+    if now - _used_marked_at.get(cache_key, -SERVICE_TOKEN_USED_EVERY) >= SERVICE_TOKEN_USED_EVERY:
+        _used_marked_at[cache_key] = now
+        if cache.add(f"{cache_key}:used", 1, SERVICE_TOKEN_USED_EVERY):
+            ServiceToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token
 
 
 SERVICE_TOKEN_CACHE_TTL = 60
+SERVICE_TOKEN_USED_EVERY = 60
+# Per process: when this process last asked whether a token's "last used" was due, and the
+# token instance built from each cache entry.
+_used_marked_at: dict[str, float] = {}
+_tokens_built: dict[str, tuple[dict[str, Any], ServiceToken]] = {}
 
 
 def _service_token_cache_key(key_hash: str) -> str:

@@ -116,15 +116,19 @@ def reconsent(request: AuthenticatedHttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = ReconsentForm(data, purposes=selectors.reconsent_purposes_for(user))
     if request.method == "POST" and form.is_valid():
-        services.consent_choices_record(
-            user=user,
-            choices=form.choices(),
-            method=Method.RECONSENT_PROMPT,
-            actor=user,
-            context=services.collection_context(request),
-        )
-        messages.success(request, "Thank you: your choices are saved under the new policy.")
-        return redirect(next_url)
+        try:
+            services.consent_choices_record(
+                user=user,
+                choices=form.choices(),
+                method=Method.RECONSENT_PROMPT,
+                actor=user,
+                context=services.collection_context(request),
+            )
+        except ValidationError as refused:
+            form.add_error(None, refused)
+        else:
+            messages.success(request, "Thank you: your choices are saved under the new policy.")
+            return redirect(next_url)
     statuses = {s.purpose.key: s for s in selectors.consent_statuses_for(user)}
     previous = selectors.previous_policy(policy)
     diff_path = (

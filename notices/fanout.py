@@ -35,6 +35,9 @@ BATCH_SIZE = 500
 MAX_EMAIL_ATTEMPTS = 5
 # A fan-out with no activity for this long lost its task; longer than a task's slice.
 STALLED_AFTER = datetime.timedelta(minutes=15)
+# A fan-out marks the e-mails it sent in groups (one UPDATE for many, not one each): a worker
+# killed in between leaves at most this many sent rows "sending", in doubt and never sent again.
+MARK_SENT_EVERY = 50
 
 
 class TransientSendError(RuntimeError):
@@ -69,11 +72,18 @@ def _is_permanent(exc: Exception) -> bool:
     return isinstance(exc, UnicodeError | ValueError)
 
 
-def send_one(message: Message, connection: BaseEmailBackend | None = None) -> bool:
+def send_one(
+    message: Message,
+    connection: BaseEmailBackend | None = None,
+    *,
+    sent_marks: list[int] | None = None,
+) -> bool:
     """Claim and send one pending e-mail. True if it went out now.
 
     Raises TransientSendError when the server could not take it and attempts remain (the row
-    is pending again); a permanent refusal or the last attempt marks it failed.
+    is pending again); a permanent refusal or the last attempt marks it failed. With
+    `sent_marks`, a sent row's id is added there for the caller to mark sent (`_mark_sent`)
+    instead of being marked at once.
     """
     rows = Message.objects.filter(pk=message.pk, email_state=EmailState.PENDING)
     claimed = rows.update(email_state=EmailState.SENDING, email_attempts=message.email_attempts + 1)
@@ -96,8 +106,19 @@ def send_one(message: Message, connection: BaseEmailBackend | None = None) -> bo
             return False
         this.update(email_state=EmailState.PENDING)
         raise TransientSendError(type(exc).__name__) from exc
-    this.update(email_state=EmailState.SENT, emailed_at=timezone.now())
+    if sent_marks is None:
+        this.update(email_state=EmailState.SENT, emailed_at=timezone.now())
+    else:
+        sent_marks.append(message.pk)
     return True
+
+
+def _mark_sent(ids: list[int]) -> None:
+    if ids:
+        Message.objects.filter(pk__in=ids, email_state=EmailState.SENDING).update(
+            email_state=EmailState.SENT, emailed_at=timezone.now()
+        )
+        ids.clear()
 
 
 def send_message_email(message_id: int) -> bool:
@@ -167,10 +188,16 @@ def _send_pending(broadcast: Broadcast, batch_size: int) -> int:
         .order_by("user_id")[:batch_size]
     )
     sent = 0
+    marks: list[int] = []
     if pending:
-        with get_connection() as connection:
-            for message in pending:
-                sent += send_one(message, connection)
+        try:
+            with get_connection() as connection:
+                for message in pending:
+                    sent += send_one(message, connection, sent_marks=marks)
+                    if len(marks) >= MARK_SENT_EVERY:
+                        _mark_sent(marks)
+        finally:
+            _mark_sent(marks)  # also when a transient failure stops the batch
     return sent
 
 

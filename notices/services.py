@@ -257,7 +257,8 @@ def message_respond(*, user: User, message_id: int, response: str) -> Message:
         raise ValidationError("Answer 'accepted' or 'objected'.")
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            # Only the message row: PostgreSQL cannot lock the nullable side of the join.
+            Message.objects.select_for_update(of=("self",))
             .select_related("broadcast")
             .filter(user=user, pk=message_id)
             .first()

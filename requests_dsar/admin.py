@@ -504,3 +504,9 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
     ordering = ["-pk"]
     show_full_result_count = False
     actions = None
+
+
+from . import (  # noqa: E402
+    admin_retention,  # noqa: F401  (legal holds, retention periods)
+    relatives_admin,  # noqa: F401  (relatives of a deceased user: their cases)
+)

@@ -6,6 +6,10 @@ as possible: a tampered link or another user's archive is a 404 (nothing tells a
 the archive exists), an expired link or archive a 410, and an anonymous visitor is sent to sign
 in (the link then works once they are signed in as the owner). Every download and every
 refusal is audited, with ids and a reason code only.
+
+A close relative whose case for a deceased user's copy was approved (relatives.py) has no
+account: their link, e-mailed to the address they confirmed, is signed with another salt and
+opens `relative_archive_download` without a session.
 """
 
 from __future__ import annotations
@@ -30,9 +34,13 @@ from django.views.defaults import page_not_found
 
 from .audit import audit_append
 from .export import ArchiveGone, archive_open_decrypted
-from .models import Actor, ExportArchive, Status
+from .models import Actor, ExportArchive, RelativeAsk, RelativeCase, Status
+from .selectors import may_follow
 
 SALT = "requests_dsar.downloads.archive"
+# A relative's link to a deceased user's copy (relatives.py): another salt, so neither kind of
+# link opens through the other's door.
+RELATIVE_SALT = "requests_dsar.downloads.relative_archive"
 
 
 def download_url_for(archive: ExportArchive, *, lifetime: datetime.timedelta | None = None) -> str:
@@ -41,17 +49,29 @@ def download_url_for(archive: ExportArchive, *, lifetime: datetime.timedelta | N
     The link expires with the archive, or after `lifetime` if that comes first. Prefix it with
     settings.PORTAL_URL where an absolute address is needed (e-mails).
     """
+    return reverse("dsar_files:archive", args=[_sign(archive, lifetime, SALT)])
+
+
+def relative_download_url_for(
+    archive: ExportArchive, *, lifetime: datetime.timedelta | None = None
+) -> str:
+    """The path of a signed link to a deceased user's copy, for the relative whose case was
+    approved. No session opens it: it is e-mailed only to the relative's confirmed address and
+    expires with the archive (or after `lifetime`)."""
+    return reverse("dsar_relatives:archive", args=[_sign(archive, lifetime, RELATIVE_SALT)])
+
+
+def _sign(archive: ExportArchive, lifetime: datetime.timedelta | None, salt: str) -> str:
     remaining = archive.expires_at - timezone.now()
     if lifetime is not None:
         remaining = min(remaining, lifetime)
     seconds = max(0, int(remaining.total_seconds()))
-    token = TimestampSigner(salt=SALT).sign_object({"a": archive.pk, "t": seconds})
-    return reverse("dsar_files:archive", args=[token])
+    return TimestampSigner(salt=salt).sign_object({"a": archive.pk, "t": seconds})
 
 
-def _read_link(token: str) -> tuple[int, bool] | None:
+def _read_link(token: str, salt: str = SALT) -> tuple[int, bool] | None:
     """(archive id, link expired) from a link's token, or None when it was not signed by us."""
-    signer = TimestampSigner(salt=SALT)
+    signer = TimestampSigner(salt=salt)
     try:
         payload = signer.unsign_object(token)
         archive_id, lifetime = int(payload["a"]), int(payload["t"])
@@ -83,9 +103,13 @@ def archive_response(archive: ExportArchive, chunks: Iterator[bytes]) -> Streami
 
 
 def _refuse(
-    request: HttpRequest, reason: str, archive: ExportArchive | None, status: int
+    request: HttpRequest,
+    reason: str,
+    archive: ExportArchive | None,
+    status: int,
+    **data: object,
 ) -> HttpResponse:
-    _audit_download(request, "dsar.archive_download_refused", archive, reason=reason)
+    _audit_download(request, "dsar.archive_download_refused", archive, reason=reason, **data)
     response: HttpResponse
     if status == 404:
         # Returned, not raised: a refusal must never depend on how an exception is handled.
@@ -125,7 +149,7 @@ def archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
     if not request.user.is_authenticated:
         _audit_download(request, "dsar.archive_download_refused", archive, reason="anonymous")
         return redirect_to_login(request.get_full_path())
-    if request.user.pk not in (archive.request.subject_id, archive.request.requester_id):
+    if not may_follow(request.user, archive.request):
         return _refuse(request, "not_owner", archive, 404)
     if link_expired:
         return _refuse(request, "link_expired", archive, 410)
@@ -140,4 +164,38 @@ def archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
         return _refuse(request, "file_missing", archive, 410)
     ExportArchive.objects.filter(pk=archive.pk).update(download_count=F("download_count") + 1)
     _audit_download(request, "dsar.archive_downloaded", archive)
+    return archive_response(archive, chunks)
+
+
+@require_GET
+def relative_archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
+    """Serve a deceased user's copy to the relative whose case was approved for a copy.
+
+    The signed link is the relative's proof (they have no account): it was e-mailed only to the
+    address they confirmed, and it expires. A link to any other archive is a 404.
+    """
+    link = _read_link(token, salt=RELATIVE_SALT)
+    if link is None:
+        return _refuse(request, "tampered", None, 404)
+    archive_id, link_expired = link
+    archive = ExportArchive.objects.select_related("request").filter(pk=archive_id).first()
+    if archive is None:
+        return _refuse(request, "unknown", None, 404)
+    case = RelativeCase.objects.filter(
+        request_id=archive.request_id, outcome=RelativeAsk.COPY, decided_at__isnull=False
+    ).first()
+    if case is None:
+        return _refuse(request, "not_relative", archive, 404)
+    if link_expired:
+        return _refuse(request, "link_expired", archive, 410, relative_case=case.pk)
+    if archive.request.status != Status.COMPLETED:
+        return _refuse(request, "request_not_completed", archive, 410, relative_case=case.pk)
+    try:
+        chunks = archive_open_decrypted(archive)
+    except ArchiveGone as gone:
+        return _refuse(request, f"archive_{gone.reason}", archive, 410, relative_case=case.pk)
+    except FileNotFoundError:
+        return _refuse(request, "file_missing", archive, 410, relative_case=case.pk)
+    ExportArchive.objects.filter(pk=archive.pk).update(download_count=F("download_count") + 1)
+    _audit_download(request, "dsar.archive_downloaded", archive, relative_case=case.pk)
     return archive_response(archive, chunks)

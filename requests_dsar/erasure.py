@@ -150,11 +150,18 @@ def _send_confirmation_once(request: DataSubjectRequest) -> None:
     if scope.get(CONFIRMATION_SENT):
         request.scope = scope
         return
+    from .relatives import is_relative_request
+
     subject = request.subject
-    addresses = [subject.email] if subject is not None else []
-    recipient = notifications.recipient_for(request)  # the requester, if someone else filed it
-    if recipient:
-        addresses.append(recipient)
+    if is_relative_request(request):
+        # The account holder has died: nothing goes to their mailbox. The relative is told of
+        # every step at their own verified address (relatives_mail).
+        addresses: list[str] = []
+    else:
+        addresses = [subject.email] if subject is not None else []
+        recipient = notifications.recipient_for(request)  # the requester, if someone else filed
+        if recipient:
+            addresses.append(recipient)
     retained = {
         (entry.label, entry.retention.legal_basis)
         for entry in retained_categories(request)

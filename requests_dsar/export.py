@@ -596,8 +596,9 @@ def _token_hash(token: str) -> str:
 
 
 def _is_owner(user: User | None, request: DataSubjectRequest) -> bool:
-    owners = {request.subject_id, request.requester_id} - {None}
-    return user is not None and user.pk in owners
+    from .selectors import may_follow
+
+    return may_follow(user, request)
 
 
 @transaction.atomic

@@ -1,4 +1,9 @@
-"""E-mails about requests. Bodies carry no personal data: a greeting, what happened, a link."""
+"""Notices about requests. Bodies carry no personal data: a greeting, what happened, a link.
+
+A request of an account is told to that account's inbox (notices.notify, which also e-mails
+it: request updates are a mandatory category); only a requester without an account gets a
+direct e-mail.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,17 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.mail import send_mail, send_mass_mail
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import User
+from notices.models import Category
+from notices.services import notify
 
 from .models import DataSubjectRequest, RequestType, Status
+from .selectors import may_follow
 
 UNDELIVERABLE_DOMAIN = "@erased.invalid"
 
@@ -38,6 +47,29 @@ def _send(template: str, context: dict, to: str) -> None:
     send_mail(subject=subject, message=body, from_email=None, recipient_list=[to])
 
 
+def _update_text(request: DataSubjectRequest, event: str) -> tuple[str, str]:
+    """Our own wording for an event of a request: its reference, type and status only."""
+    reference, kind, status = (
+        request.reference,
+        request.get_type_display(),
+        request.get_status_display(),
+    )
+    if event == "received":
+        title = f"We received your request {reference}"
+    elif event == "message":
+        title = f"New message about your request {reference}"
+    elif event == "extended":
+        title = f"The deadline of your request {reference} is extended"
+    else:
+        title = f"Your request {reference}: {status}"
+    body = (
+        f"There is news about your request ({kind}, reference {reference}). "
+        f"Its status is now: {status}.\n\n"
+        "Its page shows the details, our messages and any results."
+    )
+    return title, body
+
+
 def notify_requester(*, request_id: int, event: str) -> None:
     request = (
         DataSubjectRequest.objects.select_related("subject", "requester")
@@ -48,6 +80,25 @@ def notify_requester(*, request_id: int, event: str) -> None:
         return
     if request.type == RequestType.DELETE and event == Status.COMPLETED:
         return  # the erasure engine confirms to the address before erasing it
+    account = request.requester or request.subject
+    if account is not None and account != request.subject and not may_follow(account, request):
+        # A guardian whose guardianship ended (revoked, or the minor came of age) is told no
+        # more: the person the request is about is.
+        account = request.subject
+    if account is not None:
+        if account.email.endswith(UNDELIVERABLE_DOMAIN):
+            return  # an erased account: nobody left to tell
+        title, body = _update_text(request, event)
+        # One transaction: the inbox row and its queued e-mail together, or neither (a retry).
+        with transaction.atomic():
+            notify(
+                user=account,
+                category=Category.REQUEST_UPDATES,
+                title=title,
+                body=body,
+                link=reverse("dsar:detail", args=[request.public_id]),
+            )
+        return
     to = recipient_for(request)
     if to is None:
         return
@@ -65,13 +116,19 @@ def notify_requester(*, request_id: int, event: str) -> None:
 
 
 def send_verification_code(*, request_id: int, code: str) -> None:
-    request = DataSubjectRequest.objects.select_related("subject").filter(pk=request_id).first()
+    request = (
+        DataSubjectRequest.objects.select_related("subject", "requester")
+        .filter(pk=request_id)
+        .first()
+    )
     if request is None or request.subject is None:
         return
+    # Whoever filed it proves it is them: the account's owner, or the guardian acting for them.
+    person = request.requester or request.subject
     _send(
         "verification_code",
         {"code": code, "minutes": settings.DSAR_CODE_TTL_MINUTES},
-        request.subject.email,
+        person.email,
     )
 
 

@@ -12,11 +12,30 @@ from accounts.models import User
 from .models import DataSubjectRequest, ExportArchive
 
 
+def _acting_for(user: User) -> Q:
+    """Requests the user may follow: about them, filed by them about themselves, or filed by
+    them for a minor while they are still that minor's guardian (never after revocation or the
+    minor's coming of age)."""
+    from accounts.guardian_access import guardianships_of
+
+    wards = guardianships_of(user).values("minor_id")
+    return (
+        Q(subject=user)
+        | Q(requester=user, subject__isnull=True)
+        | Q(requester=user, subject__in=wards)
+    )
+
+
 def requests_for(user: User) -> QuerySet[DataSubjectRequest]:
     """Requests about the user or filed by them (a guardian files for a minor), newest first."""
-    return DataSubjectRequest.objects.filter(Q(subject=user) | Q(requester=user)).order_by(
-        "-received_at", "-pk"
-    )
+    return DataSubjectRequest.objects.filter(_acting_for(user)).order_by("-received_at", "-pk")
+
+
+def may_follow(user: User | None, request: DataSubjectRequest) -> bool:
+    """Whether `user` may see `request` and its results (the rule of `requests_for`)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return DataSubjectRequest.objects.filter(_acting_for(user), pk=request.pk).exists()
 
 
 def request_for(user: User, public_id: uuid.UUID | str) -> DataSubjectRequest | None:

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -169,6 +170,7 @@ def dsar_request_create(
     reauthenticated: bool = False,
     contact_email: str = "",
     join_duplicate: bool = True,
+    notify_received: bool = True,
 ) -> tuple[DataSubjectRequest, bool]:
     """File a request. Returns (request, created).
 
@@ -176,7 +178,8 @@ def dsar_request_create(
     processed twice: its details join the open request as a message, and the open request is
     returned. With `join_duplicate=False` (a requester whose identity is not yet known) nothing
     is added to the open request. A request of the same type with another scope (other
-    categories, other corrections) is a request of its own.
+    categories, other corrections) is a request of its own. `notify_received=False` for a
+    request the portal files itself, which tells the person in its own words.
     """
     if type not in RequestType.values:
         raise ValidationError({"type": "Unknown request type."})
@@ -223,7 +226,7 @@ def dsar_request_create(
     _audit(request, "dsar.created", requester, type=type)
     if reauthenticated:
         dsar_verify(request=request, actor=requester, method=VerificationMethod.REAUTHENTICATION)
-    else:
+    elif notify_received:
         _notify(request.pk, "received")
     return request, True
 
@@ -415,6 +418,11 @@ def dsar_approve(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequ
             raise ValidationError(
                 {"changes": "Record the changes applied by hand before approving."}
             )
+    if _held_deletion(request):
+        raise ValidationError(
+            "A legal hold is in force on this person or request: release it first, or deny the "
+            "request under the exemption that applies."
+        )
     scope = {**request.scope, "approved_by": actor.pk, "approved_at": timezone.now().isoformat()}
     dsar_transition(
         request=request, to=Status.PENDING, actor=actor, reason="Approved.", scope=scope
@@ -443,7 +451,23 @@ def dsar_mark_verified(
 # --- Fulfilment (called by the worker) ----------------------------------------------------------
 
 
+def legal_hold_covers(request: DataSubjectRequest) -> bool:
+    """Whether an active legal hold names the request or the person it is about."""
+    from .models import LegalHold
+
+    names = Q(request_id=request.pk)
+    if request.subject_id is not None:
+        names |= Q(user_id=request.subject_id)
+    return LegalHold.objects.active().filter(names).exists()
+
+
+def _held_deletion(request: DataSubjectRequest) -> bool:
+    return request.type == RequestType.DELETE and legal_hold_covers(request)
+
+
 def _needs_approval(request: DataSubjectRequest) -> bool:
+    if _held_deletion(request):
+        return True  # even once approved: a hold placed since stops the erasure
     if request.scope.get("approved_by"):
         return False
     if request.type == RequestType.DELETE:
@@ -481,7 +505,11 @@ def dsar_process(*, request_id: int) -> None:
             request=request,
             to=Status.AWAITING_APPROVAL,
             actor=None,
-            reason="A privacy officer must approve this request.",
+            reason=(
+                "A legal hold is in force: a privacy officer must decide."
+                if _held_deletion(request)
+                else "A privacy officer must approve this request."
+            ),
         )
         return
     if request.type not in AUTOMATED:

@@ -27,7 +27,11 @@ def process_request(request_id: int) -> None:
 @shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=10)
 def notify_requester(request_id: int, event: str) -> None:
     from .notifications import notify_requester as send
+    from .relatives_mail import notify_relative_of_request
 
+    # A relative acting for a deceased user is told at their own confirmed address instead.
+    if notify_relative_of_request(request_id=request_id, event=event):
+        return
     send(request_id=request_id, event=event)
 
 
@@ -38,9 +42,46 @@ def send_verification_code(request_id: int, code: str) -> None:
     send(request_id=request_id, code=code)
 
 
+@shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=10)
+def send_relative_code(case_id: int, code: str) -> None:
+    from .relatives_mail import send_code
+
+    send_code(case_id=case_id, code=code)
+
+
+@shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=10)
+def notify_relative(case_id: int, kind: str) -> None:
+    """E-mail a relative about their case (requests_dsar/relatives_mail.py)."""
+    from .relatives_mail import notify_relative as send
+
+    send(case_id=case_id, kind=kind)
+
+
 @shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=3)
 def sweep_requests() -> None:
     """Periodic: re-enqueue stalled work, end cool-offs, warn staff of deadlines, flag overdue."""
     from .sweeps import sweep
 
     sweep()
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    max_retries=3,
+)
+def retention_sweep() -> None:
+    """Nightly: delete or anonymize what outlived its retention period, skipping legal holds.
+
+    Safe to run twice or again after a crash (what is gone stays gone). A sweep that reaches
+    its time budget, short of the task's time limit, queues the rest as a new run.
+    """
+    from django.conf import settings
+
+    from .retention import retention_sweep as sweep
+
+    budget = max(60, settings.CELERY_TASK_SOFT_TIME_LIMIT - 120)
+    if not sweep(time_budget=budget).complete:
+        retention_sweep.apply_async(countdown=60)

@@ -90,9 +90,37 @@ class SupportAgentFactory(UserFactory):
     @factory.post_generation
     def role(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
-            from django.contrib.auth.models import Group
+            obj.groups.add(role_group("Support agents"))
 
-            obj.groups.add(Group.objects.get(name="Support agents"))
+
+# The data migrations that create the staff roles and grant them permissions, in order.
+ROLE_MIGRATIONS = (
+    ("requests_dsar", "0002_roles_and_audit_guard", "create_roles"),
+    ("consent", "0003_policy_publishing", "grant"),
+    ("accounts", "0004_guardian_consent_roles", "grant"),
+    ("notices", "0002_staff_roles", "grant"),
+    ("requests_dsar", "0006_relative_roles", "grant"),
+    ("connectors", "0002_staff_roles", "grant"),
+)
+
+
+def role_group(name: str):  # type: ignore[no-untyped-def]
+    """A staff role's group. A transactional test empties every table when it ends, the roles
+    the migrations made included: they are made again, by the same migration code."""
+    import importlib
+
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    group = Group.objects.filter(name=name).first()
+    if group is None:
+        state_apps = MigrationLoader(connection).project_state().apps
+        for app_label, migration, function in ROLE_MIGRATIONS:
+            module = importlib.import_module(f"{app_label}.migrations.{migration}")
+            getattr(module, function)(state_apps, None)
+        group = Group.objects.get(name=name)
+    return group
 
 
 class PrivacyOfficerFactory(UserFactory):
@@ -101,9 +129,7 @@ class PrivacyOfficerFactory(UserFactory):
     @factory.post_generation
     def role(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
-            from django.contrib.auth.models import Group
-
-            obj.groups.add(Group.objects.get(name="Privacy officers"))
+            obj.groups.add(role_group("Privacy officers"))
 
 
 class DataSubjectRequestFactory(DjangoModelFactory):

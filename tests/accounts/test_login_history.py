@@ -6,8 +6,12 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.core import mail
 from django.urls import reverse
 
+from accounts import services
 from accounts.models import LoginEvent
+from notices import services as notice_services
+from notices.models import Category, Message
 from tests.factories import LoginEventFactory, UserFactory
+from tests.requests_dsar.staff import totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +40,7 @@ def test_a_login_with_a_second_factor_is_recorded_as_such(client, password):
     secret = pyotp.random_base32()
     TOTP.activate(user, secret)
     log_in(client, user, password)
-    client.post(reverse("mfa_authenticate"), {"code": pyotp.TOTP(secret).now()})
+    client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
     assert LoginEvent.objects.get(user=user).method == "mfa"
 
 
@@ -59,9 +63,31 @@ def test_a_login_from_a_new_device_sends_a_notice_without_personal_details(
     LoginEventFactory(user=user)  # an earlier login from a Linux computer
     with django_capture_on_commit_callbacks(execute=True):
         log_in(client, user, password, HTTP_USER_AGENT=SAFARI_IPHONE, REMOTE_ADDR="198.51.100.7")
+    notice = Message.objects.get(user=user, category=Category.ACCOUNT_SECURITY)
+    assert notice.link == "/dashboard/history/"
     assert [m.to for m in mail.outbox] == [[user.email]]
-    assert "198.51.100.7" not in mail.outbox[0].body
-    assert "/dashboard/history/" in mail.outbox[0].body
+    assert "198.51.100.7" not in mail.outbox[0].body + notice.body
+    assert f"/dashboard/inbox/{notice.pk}/" in mail.outbox[0].body
+
+
+def test_a_new_device_notice_is_given_once_even_if_the_task_runs_again(user):
+    LoginEventFactory(user=user)
+    event = LoginEventFactory(user=user, device="Smartphone", browser="Mobile Safari 17.0")
+    first = services.login_notify_if_new_device(login_event_id=event.pk)
+    again = services.login_notify_if_new_device(login_event_id=event.pk)
+    assert (first, again) == (True, False)
+    assert Message.objects.filter(user=user).count() == 1
+
+
+def test_a_new_device_email_follows_the_account_security_preference(
+    client, user, password, django_capture_on_commit_callbacks
+):
+    notice_services.preferences_update(user=user, choices={Category.ACCOUNT_SECURITY: False})
+    LoginEventFactory(user=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        log_in(client, user, password, HTTP_USER_AGENT=SAFARI_IPHONE)
+    assert Message.objects.filter(user=user, category=Category.ACCOUNT_SECURITY).count() == 1
+    assert mail.outbox == []
 
 
 def test_a_login_from_a_known_device_sends_no_notice(
@@ -71,6 +97,7 @@ def test_a_login_from_a_known_device_sends_no_notice(
     with django_capture_on_commit_callbacks(execute=True):
         log_in(client, user, password, HTTP_USER_AGENT=FIREFOX_MAC)
     assert mail.outbox == []
+    assert not Message.objects.filter(user=user).exists()
 
 
 def test_the_first_login_of_an_account_sends_no_new_device_notice(

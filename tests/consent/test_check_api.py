@@ -1,14 +1,24 @@
 """The consent check API: other services ask "may I process purpose P for user U now?" with a
 scoped service token, and a withdrawal counts from the very next check."""
 
+import datetime
+from typing import cast
+
 import pytest
+import time_machine
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
-from consent import ledger, services
+from accounts.models import MinorAccount
+from consent import ledger, selectors, services, throttling
 from consent.models import Method, ServiceToken
+from consent.serializers import CheckResultSerializer, check_result_data
 from tests.factories import (
     ProfileFactory,
     PurposeFactory,
@@ -233,3 +243,136 @@ def test_staff_revoke_tokens_with_an_admin_action(secret):
     )
     token.refresh_from_db()
     assert token.active is False
+
+
+# --- What a check costs, and what stays true while it is cheap -----------------------------------
+
+
+def test_a_check_costs_one_query_once_the_cache_is_warm(user, service, newsletter):
+    give(user, newsletter)
+    check(service, user.pk)  # fills the caches
+    with CaptureQueriesContext(connection) as queries:
+        assert check(service, user.pk).json()["allowed"] is True
+    assert len(queries) == 1  # the user's facts: minor, restricted (never cached: see selectors)
+
+
+def test_the_direct_answer_is_what_the_serializer_would_give(user, newsletter):
+    billing = PurposeFactory(key="billing", legal_basis="contract", is_optional=False)
+    give(user, newsletter)
+    results = selectors.consent_check([user.pk, UserFactory().pk], [newsletter, billing])
+    assert [check_result_data(r) for r in results] == [
+        CheckResultSerializer(r).data for r in results
+    ]
+
+
+def test_a_parameter_the_serializer_accepts_is_accepted_and_the_others_get_its_message(
+    user, service, newsletter
+):
+    assert service.get(URL, {"user": f" {user.pk} ", "purpose": " newsletter "}).status_code == 200
+    response = service.get(URL, {"user": "0", "purpose": "newsletter"})
+    assert response.status_code == 400 and "user" in response.json()
+
+
+def test_a_guardianship_in_force_denies_purposes_not_for_minors(user, service):
+    purpose = PurposeFactory(key="ads", offered_to_minors=False)
+    give(user, purpose)
+    MinorAccount.objects.create(
+        user=user,
+        reason=MinorAccount.Reason.STAFF,
+        age_threshold=16,
+        adult_on=timezone.localdate() + datetime.timedelta(days=400),
+    )
+    body = check(service, user.pk, "ads").json()
+    assert (body["allowed"], body["reason"]) == (False, "Not offered to minors.")
+
+
+def test_a_deactivated_purpose_is_unknown_to_the_very_next_check(user, service, newsletter):
+    assert check(service, user.pk).status_code == 200
+    newsletter.active = False
+    newsletter.save()
+    assert check(service, user.pk).status_code == 404
+
+
+def test_a_new_purpose_is_known_to_the_very_next_check(user, service, newsletter):
+    assert check(service, user.pk).status_code == 200
+    PurposeFactory(key="surveys")
+    assert check(service, user.pk, "surveys").status_code == 200
+
+
+def test_last_use_of_a_token_is_recorded_without_a_write_per_call(user, service, newsletter):
+    check(service, user.pk)
+    token = ServiceToken.objects.get()
+    assert token.last_used_at is not None
+    with CaptureQueriesContext(connection) as queries:
+        check(service, user.pk)
+    assert not [q for q in queries if "UPDATE" in q["sql"]]
+
+
+# --- The rate limit ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rate(settings):
+    """Sets the check's rate limit; each test starts with no count in this process."""
+
+    def set_rate(value: str) -> None:
+        rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "consent_check": value}
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+    throttling.reset()
+    yield set_rate
+    throttling.reset()
+
+
+def test_checks_past_the_rate_are_refused_with_a_retry_after(user, service, newsletter, rate):
+    rate("3/min")
+    assert [check(service, user.pk).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert 0 < int(check(service, user.pk)["Retry-After"]) <= 60
+
+
+def test_the_rate_counts_the_calls_of_every_worker_process(user, service, newsletter, rate):
+    rate("3/min")
+    for _ in range(3):
+        check(service, user.pk)
+        throttling.reset()  # the next call as if served by another process
+    assert check(service, user.pk).status_code == 429
+
+
+def test_the_rate_allows_calls_again_once_the_minute_has_passed(user, service, newsletter, rate):
+    rate("2/min")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _ in range(3):
+            check(service, user.pk)
+        assert check(service, user.pk).status_code == 429
+        clock.shift(datetime.timedelta(minutes=2))
+        assert check(service, user.pk).status_code == 200
+
+
+class FakeRequest:
+    def __init__(self, token: ServiceToken) -> None:
+        self.auth, self.META = token, {"REMOTE_ADDR": "127.0.0.1"}
+
+
+def allowed(throttle_requests: int, token: ServiceToken) -> int:
+    throttle = throttling.ServiceTokenThrottle()
+    request = cast(Request, FakeRequest(token))
+    return sum(throttle.allow_request(request, APIView()) for _ in range(throttle_requests))
+
+
+def test_a_large_rate_is_counted_in_batches_but_holds_in_one_process(secret, rate):
+    rate("1000/min")
+    token = ServiceToken.objects.get()
+    with time_machine.travel(timezone.now().replace(second=1), tick=False):
+        assert allowed(1100, token) == 1000
+
+
+def test_processes_overshoot_a_large_rate_by_at_most_one_batch_each(secret, rate):
+    rate("1000/min")
+    token = ServiceToken.objects.get()
+    with time_machine.travel(timezone.now().replace(second=1), tick=False):
+        first = allowed(995, token)  # five requests short, the last batch not yet written
+        pending = throttling._windows[f"consent_check:token-{token.pk}"].pending
+        throttling._windows.clear()  # another process, which has not seen that batch
+        second = allowed(100, token)
+    assert first == 995 and first + second <= 1000 + pending
+    assert pending < 10  # a batch is 1% of the rate

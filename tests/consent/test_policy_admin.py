@@ -1,23 +1,21 @@
-"""Publishing policy versions: immutability, the admin, the audit row and the e-mail fan-out."""
+"""Publishing policy versions: immutability, the admin and the audit row.
+
+Telling users about a material version is in test_policy_notices.py."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
-import time_machine
-from django.core import mail
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from consent.models import PolicyNotice, PolicyVersion
+from consent.models import PolicyVersion
 from consent.policies import policy_publish
-from consent.policy_notices import notice_progress, policy_notify_step
-from consent.tasks import notify_policy_published, sweep_policy_notices
 from requests_dsar.models import AuditLogEntry
-from tests.consent.policy_factories import TEXT, draft, first_and_second, published
-from tests.factories import PrivacyOfficerFactory, SupportAgentFactory, UserFactory
+from tests.consent.policy_factories import TEXT, draft, published
+from tests.factories import PrivacyOfficerFactory, SupportAgentFactory
 from tests.requests_dsar.staff import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -210,160 +208,6 @@ def test_support_agent_cannot_publish():
     version = draft("1.0")
     assert client.post(publish_url(version)).status_code == 403
     assert not PolicyVersion.objects.get(pk=version.pk).is_published
-
-
-# --- The e-mail fan-out of a material version ---------------------------------------------------
-
-
-def recipients_of_outbox() -> list[str]:
-    return [address for message in mail.outbox for address in message.to]
-
-
-@pytest.fixture
-def users():
-    return [UserFactory() for _ in range(5)]
-
-
-def publish_material() -> PolicyVersion:
-    month_ago = timezone.localdate() - datetime.timedelta(days=30)
-    published("1.0", last_updated=month_ago, effective_on=month_ago)
-    return published(
-        "2.0",
-        text=NEW_TEXT,
-        is_material=True,
-        summary_of_changes="We added a section about location.",
-    )
-
-
-def test_material_version_emails_every_user_once(users, django_capture_on_commit_callbacks):
-    UserFactory(verified=False)  # an address never confirmed is not written to
-    UserFactory(is_active=False)
-    with django_capture_on_commit_callbacks(execute=True):
-        publish_material()
-    assert sorted(recipients_of_outbox()) == sorted(user.email for user in users)
-    assert all(len(message.to) == 1 for message in mail.outbox)
-
-
-def test_notice_carries_no_personal_data_but_a_link(users, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        version = publish_material()
-    message = mail.outbox[0]
-    assert message.to[0] not in message.body
-    assert message.body.startswith("Hello,\n")
-    assert reverse("privacy:policy_version", args=[version.version]) in message.body
-
-
-def test_non_material_version_emails_nobody(users, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        first_and_second(second_text=NEW_TEXT, material=False)
-    assert mail.outbox == []
-
-
-def test_running_the_fanout_again_sends_nothing_twice(users, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        version = publish_material()
-    notify_policy_published(version.pk)
-    notify_policy_published.delay(version.pk)
-    assert sorted(recipients_of_outbox()) == sorted(user.email for user in users)
-
-
-def test_users_who_join_after_publication_are_not_emailed(django_capture_on_commit_callbacks):
-    early = UserFactory()
-    version = publish_material()
-    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=1)):
-        UserFactory()
-    notify_policy_published(version.pk)
-    assert recipients_of_outbox() == [early.email]
-
-
-class FlakySmtp:
-    """Delivers, then fails once at the `fail_at`-th message (a dropped SMTP connection)."""
-
-    def __init__(self, fail_at: int, error: BaseException) -> None:
-        self.fail_at, self.error, self.calls = fail_at, error, 0
-
-    def __call__(self, original):  # type: ignore[no-untyped-def]
-        def send(message, *args, **kwargs):  # type: ignore[no-untyped-def]
-            self.calls += 1
-            if self.calls == self.fail_at:
-                raise self.error
-            return original(message, *args, **kwargs)
-
-        return send
-
-
-def test_fanout_resumed_after_a_mail_failure_mails_each_user_once(users, monkeypatch):
-    version = publish_material()  # the task never ran: we play the worker, batch by batch
-    flaky = FlakySmtp(fail_at=3, error=OSError("connection dropped"))
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", flaky(mail.EmailMessage.send))
-    with pytest.raises(OSError):
-        while policy_notify_step(version_id=version.pk, batch_size=2):
-            pass
-    while policy_notify_step(version_id=version.pk, batch_size=2):  # the retry
-        pass
-    assert sorted(recipients_of_outbox()) == sorted(user.email for user in users)
-    assert notice_progress(version).sent == len(users)
-
-
-class WorkerKilled(BaseException):
-    """Stands for SIGKILL: nothing in the task gets to clean up."""
-
-
-def test_fanout_resumed_after_a_killed_worker_sends_no_duplicate(users, monkeypatch):
-    version = publish_material()
-    flaky = FlakySmtp(fail_at=3, error=WorkerKilled())
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", flaky(mail.EmailMessage.send))
-    with pytest.raises(WorkerKilled):
-        notify_policy_published(version.pk)
-    notify_policy_published(version.pk)  # redelivered (acks_late)
-    sent = recipients_of_outbox()
-    assert len(sent) == len(set(sent)) == len(users) - 1
-    # The one it died on is in doubt, shown to staff, and not sent again.
-    assert notice_progress(version).sending == 1
-
-
-def test_sweep_restarts_a_fanout_whose_task_was_lost(users):
-    version = publish_material()  # published, but the broker lost the task
-    sweep_policy_notices()
-    assert mail.outbox == []  # too recent: it may still be running
-    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=20)):
-        sweep_policy_notices()
-    assert sorted(recipients_of_outbox()) == sorted(user.email for user in users)
-    assert PolicyNotice.objects.filter(version=version).count() == len(users)
-
-
-def test_batches_resume_after_the_last_recorded_user(users):
-    version = publish_material()
-    assert policy_notify_step(version_id=version.pk, batch_size=2) is True
-    assert len(mail.outbox) == 2
-    while policy_notify_step(version_id=version.pk, batch_size=2):
-        pass
-    assert sorted(recipients_of_outbox()) == sorted(user.email for user in users)
-
-
-def test_an_address_the_server_refuses_for_good_does_not_stop_the_others(users, monkeypatch):
-    import smtplib
-
-    version = publish_material()
-    flaky = FlakySmtp(fail_at=1, error=smtplib.SMTPDataError(554, b"rejected"))
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", flaky(mail.EmailMessage.send))
-    while policy_notify_step(version_id=version.pk, batch_size=2):
-        pass
-    assert len(recipients_of_outbox()) == len(users) - 1
-    assert PolicyNotice.objects.filter(state=PolicyNotice.State.REFUSED).count() == 1
-
-
-def test_an_older_account_that_becomes_a_recipient_late_is_still_reached():
-    from allauth.account.models import EmailAddress
-
-    late = UserFactory(verified=False)  # the lowest id; confirms its address after the start
-    others = [UserFactory(), UserFactory()]
-    version = publish_material()
-    policy_notify_step(version_id=version.pk, batch_size=1)  # the fan-out is under way
-    EmailAddress.objects.filter(user=late).update(verified=True)
-    while policy_notify_step(version_id=version.pk, batch_size=1):
-        pass
-    assert sorted(recipients_of_outbox()) == sorted(u.email for u in [late, *others])
 
 
 def test_a_draft_from_a_long_version_label_fits_the_column():

@@ -25,9 +25,31 @@ from tests.factories import ProfileFactory, StaffFactory, UserFactory
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
+def wait_until_the_worker_is_idle(timeout: float = 60) -> None:
+    """Until nothing is queued or running twice in a row: each request update becomes an inbox
+    row and then an e-mail, written by the worker after the test saw what it waited for; the
+    test database must not be flushed under those writes."""
+    import redis
+    from django.conf import settings
+
+    from config.celery import app
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    deadline, quiet = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline and quiet < 2:
+        queued = broker.llen(app.conf.task_default_queue)
+        inspect = app.control.inspect(timeout=0.5)
+        busy = [
+            t for found in (inspect.active(), inspect.reserved()) for t in (found or {}).values()
+        ]
+        quiet = quiet + 1 if not queued and not any(busy) else 0
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def worker(celery_worker_process):
-    return celery_worker_process
+    yield celery_worker_process
+    wait_until_the_worker_is_idle()
 
 
 @pytest.fixture

@@ -1,11 +1,14 @@
 """Behaviour on the real parts: PostgreSQL, Redis and a live Celery worker process."""
 
+import time
+
 import pytest
 from django.db import IntegrityError, connection
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import LoginEvent, User
+from notices.models import Category, EmailState, Message
 from tests.factories import LoginEventFactory, UserFactory
 
 pytestmark = pytest.mark.integration
@@ -49,3 +52,10 @@ def test_a_new_device_notice_goes_out_through_the_worker_over_smtp(
     messages = smtp_sink.wait_for(before + 1)
     assert [m["To"] for m in messages[before:]] == [user.email]
     assert LoginEvent.objects.filter(user=user, notified_at__isnull=False).count() == 1
+    # The inbox notice the e-mail came from, marked sent by the worker (awaited: the test
+    # database must not be flushed under that write).
+    notice = Message.objects.filter(user=user, category=Category.ACCOUNT_SECURITY)
+    deadline = time.monotonic() + 30
+    while not notice.filter(email_state=EmailState.SENT).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert notice.filter(email_state=EmailState.SENT).count() == 1

@@ -290,3 +290,20 @@ def test_erasing_the_account_closes_its_other_open_requests(delete, user):
     question.refresh_from_db()
     assert question.status == Status.CANCELLED
     assert question.details == ""
+
+
+def test_a_legal_hold_stops_the_erasure_until_an_officer_decides(delete):
+    from requests_dsar.models import LegalHold
+    from tests.factories import PrivacyOfficerFactory
+
+    user = rich_account().user
+    officer = PrivacyOfficerFactory()
+    hold = LegalHold.objects.create(user=user, reason="Litigation", set_by=officer)
+    request = delete(user)
+    assert request.status == Status.AWAITING_APPROVAL
+    assert User.objects.get(pk=user.pk).is_active  # nothing erased
+    with pytest.raises(ValidationError, match="legal hold"):
+        services.dsar_approve(request=request, actor=officer)
+    LegalHold.objects.filter(pk=hold.pk).update(released_at=hold.created_at)
+    services.dsar_approve(request=request, actor=officer)
+    assert DataSubjectRequest.objects.get(pk=request.pk).status == Status.PENDING

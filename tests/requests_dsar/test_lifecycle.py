@@ -92,6 +92,9 @@ def test_a_deadline_is_extended_once_with_a_reason_and_the_requester_is_told(
     with django_capture_on_commit_callbacks(execute=True):
         services.dsar_extend(request=request, actor=staff, reason="Complex request", days=10)
     assert request.due_at.date() - due.date() == datetime.timedelta(days=10)
+    # Told in the inbox (a request update, linking to the request) and so by e-mail.
+    notice = user.messages.get(category="request_updates", title__contains="extended")
+    assert notice.link == f"/dashboard/requests/{request.public_id}/"
     assert mail.outbox and mail.outbox[-1].to == [user.email]
     with pytest.raises(ValidationError, match="already extended"):
         services.dsar_extend(request=request, actor=staff, reason="Again", days=1)

@@ -420,8 +420,8 @@ def test_a_request_filed_by_api_is_confirmed_with_the_code_on_its_page(
         request, _created = intake.api_request_submit(
             user=user, type="question", details="Hi", scope=None
         )
-    code = re.search(r"^\s*(\d{6})\s*$", str(mail.outbox[-1].body), re.M)
-    assert code
+    # The code e-mail, whichever way the inbox notice of the request was ordered around it.
+    code = next(filter(None, (re.search(r"^\s*(\d{6})\s*$", m.body, re.M) for m in mail.outbox)))
     wrong = user_client.post(reverse("dsar:verify", args=[request.public_id]), {"code": "x"})
     user_client.post(reverse("dsar:verify", args=[request.public_id]), {"code": code.group(1)})
     request.refresh_from_db()

@@ -1,0 +1,168 @@
+"""Erasure of a minor's account no guardian approved, through the requests engine, and the
+periodic sweep.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from ..models import GuardianDocument, Guardianship, MinorAccount
+from .common import (
+    NEEDS_GUARDIAN,
+    SWEEP_BATCH,
+    UNDECIDED,
+    ErasureReason,
+    audit,
+    new_nonce,
+    queue_task,
+    send_mail_template,
+)
+from .steps import guardian_second_confirmation_send
+
+
+@transaction.atomic
+def minor_erasure_start(*, minor_account_id: int, reason: str) -> Any:
+    """Erase a minor's account no guardian approved (declined, or nothing by `decide_by`).
+
+    A `delete` request with actor system is recorded and verified by the system, without the
+    cool-off a user's own deletion has (the decision period was it). The minor is told by
+    e-mail first (`minor_erasure_notify`), which then queues the work; if that task is lost,
+    the requests sweep queues it anyway. Returns the request, or None if there was nothing to
+    start (already erasing, approved meanwhile).
+    """
+    from requests_dsar import deadlines
+    from requests_dsar import services as dsar
+    from requests_dsar.models import RequestType, Status, VerificationMethod
+
+    account = (
+        MinorAccount.objects.select_for_update()
+        .select_related("user")
+        .filter(pk=minor_account_id)
+        .first()
+    )
+    if account is None or account.status not in NEEDS_GUARDIAN:
+        return None
+    Guardianship.objects.filter(minor_id=account.user_id, status__in=UNDECIDED).update(
+        status=Guardianship.Status.EXPIRED, invitation_nonce=new_nonce()
+    )
+    request, _created = dsar.dsar_request_create(
+        subject=account.user, requester=None, type=RequestType.DELETE, notify_received=False
+    )
+    if request.status == Status.IDENTITY_UNVERIFIED:
+        now = timezone.now()
+        dsar.dsar_transition(
+            request=request,
+            to=Status.PENDING,
+            actor=None,
+            reason=(
+                "No guardian approved this minor's account (privacy policy, Protection of "
+                "Minors): the system erases it."
+            ),
+            notify=False,
+            verified_at=now,
+            verification_method=VerificationMethod.SYSTEM,
+            due_at=deadlines.due_at(now, request.jurisdiction),
+        )
+    account.status = MinorAccount.Status.ERASING
+    account.erasure_request = request
+    account.save(update_fields=["status", "erasure_request"])
+    audit(
+        "minor.erasure_started",
+        actor=None,
+        role="system",
+        minor_id=account.user_id,
+        reason=reason,
+        request=request.pk,
+    )
+    queue_task("notify_minor_erasure", account.pk, reason)
+    return request
+
+
+def minor_erasure_notify(*, minor_account_id: int, reason: str) -> None:
+    """Tell the minor why their account is erased, before it is (this e-mail stands in for the
+    engine's own confirmation), then queue the erasure."""
+    from requests_dsar.erasure import CONFIRMATION_SENT, retained_categories
+    from requests_dsar.models import DataSubjectRequest
+    from requests_dsar.tasks import process_request
+
+    account = (
+        MinorAccount.objects.select_related("user", "erasure_request")
+        .filter(pk=minor_account_id, status=MinorAccount.Status.ERASING)
+        .first()
+    )
+    if account is None or account.erasure_request is None:
+        return
+    request = account.erasure_request
+    if not request.scope.get(CONFIRMATION_SENT) and not account.user.email.endswith(
+        "@erased.invalid"
+    ):
+        retained = sorted(
+            {
+                (entry.label, entry.retention.legal_basis)
+                for entry in retained_categories(request)
+                if entry.retention is not None
+            }
+        )
+        send_mail_template(
+            "accounts/minor/email/erasure",
+            {
+                "declined": reason == ErasureReason.DECLINED,
+                "reference": request.reference,
+                "retained": retained,
+            },
+            account.user.email,
+        )
+        with transaction.atomic():
+            scope = (
+                DataSubjectRequest.objects.select_for_update()
+                .values_list("scope", flat=True)
+                .get(pk=request.pk)
+            )
+            DataSubjectRequest.objects.filter(pk=request.pk).update(
+                scope={**scope, CONFIRMATION_SENT: timezone.now().isoformat()}
+            )
+    process_request.delay(request.pk)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    erasures_started: int
+    second_confirmations_sent: int
+
+
+def minor_accounts_sweep(*, now: datetime.datetime | None = None) -> SweepResult:
+    """Periodic: erase accounts no guardian approved by `decide_by` (awaiting or suspended,
+    whatever suspended them), and send second confirmations whose delay has passed.
+
+    A minor whose guardian's document waits for staff review is not erased meanwhile: the
+    wait is ours, not the guardian's. Idempotent: each step claims its row.
+    """
+    now = now or timezone.now()
+    in_review = GuardianDocument.objects.filter(
+        guardianship__minor_id=OuterRef("user_id"),
+        guardianship__status=Guardianship.Status.IN_REVIEW,
+        reviewed_at__isnull=True,
+    )
+    due = list(
+        MinorAccount.objects.filter(status__in=NEEDS_GUARDIAN, decide_by__lte=now)
+        .exclude(Exists(in_review))
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    started = sum(
+        1
+        for pk in due
+        if minor_erasure_start(minor_account_id=pk, reason=ErasureReason.EXPIRED) is not None
+    )
+    confirming = list(
+        Guardianship.objects.filter(
+            status=Guardianship.Status.CONFIRMING, second_confirmation_after__lte=now
+        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    sent = sum(guardian_second_confirmation_send(guardianship_id=pk) for pk in confirming)
+    return SweepResult(started, sent)

@@ -1,0 +1,513 @@
+"""Relatives' cases in the admin: the proof, the deceased's own arrangement, approve or deny.
+
+Privacy officers decide (the approve and deny permissions of requests); support agents may
+look (view permission). Every page showing a case and every proof document opened is audited.
+Documents open through links signed for one staff member that expire within minutes.
+
+A case's request also sits in the request queue with its deadline. There, the buttons that
+would move it without the case's checks (approve, verify, clarify, message) are switched off:
+the decision is taken here, where the proof and the arrangement are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
+from django.db.models import F, QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html
+from django.utils.http import content_disposition_header
+from django.utils.safestring import SafeString
+
+from accounts.models import Profile
+
+from . import relatives, uploads
+from .admin_actions import APPROVE, DENY, STAFF_ACTIONS, DenyForm, add_form_errors, due_badge
+from .admin_audit import VIEWED
+from .audit import audit_append
+from .models import (
+    Actor,
+    DataSubjectRequest,
+    Relationship,
+    RelativeAsk,
+    RelativeCase,
+    RelativeDocument,
+    Status,
+)
+from .workflow import TransitionNotAllowed
+
+VIEW_DOCUMENTS = "requests_dsar.view_relativedocument"
+DOCUMENT_SALT = "requests_dsar.relatives.document"
+DOCUMENT_LINK_SECONDS = 10 * 60
+EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+# --- The request queue: a relative's request is decided on its case ---------------------------
+
+DECIDED_ON_THE_CASE = ("verify", "clarify", "approve", "message")
+
+
+def _not_for_relatives(available: Callable[[DataSubjectRequest], bool]) -> Any:
+    def check(obj: DataSubjectRequest) -> bool:
+        return not relatives.is_relative_request(obj) and available(obj)
+
+    return check
+
+
+for _name in DECIDED_ON_THE_CASE:
+    if _name in STAFF_ACTIONS:
+        _action = STAFF_ACTIONS[_name]
+        STAFF_ACTIONS[_name] = dataclasses.replace(
+            _action, available=_not_for_relatives(_action.available)
+        )
+
+
+# --- What the arrangement means for the case --------------------------------------------------
+
+
+def arrangement_meaning(case: RelativeCase, arrangement: str) -> str:
+    """What approving does, given the arrangement, in a sentence for staff."""
+    outcome = relatives.outcome_for(case.asked, arrangement)
+    if case.asked == RelativeAsk.COPY and outcome == RelativeAsk.DELETE:
+        return (
+            "The relative asked for a copy, but the user wanted everything deleted: approving "
+            "refuses the copy and deletes the account."
+        )
+    if relatives.deletion_follows_copy(outcome, arrangement):
+        return (
+            "Approving gives the relative a copy; the account is then deleted "
+            f"{relatives.follow_up_delay().days} days later, when the copy's link has expired."
+        )
+    if outcome == RelativeAsk.DELETE:
+        return "Approving deletes the account, as the relative asked."
+    return "Approving gives the relative a copy, as they asked; the account stays memorialized."
+
+
+class ApproveForm(forms.Form):
+    checked = forms.BooleanField(
+        label="I have checked the death certificate and the proof of relationship.",
+        error_messages={"required": "Check the documents first, then tick this box."},
+    )
+
+
+# --- Filters ------------------------------------------------------------------------------------
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("decide", "Waiting for a decision"), ("open", "Open"), ("closed", "Closed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        value = self.value()
+        if value == "decide":
+            return queryset.filter(request__status=Status.AWAITING_APPROVAL)
+        if value == "open":
+            return queryset.exclude(
+                request__status__in=[Status.COMPLETED, Status.DENIED, Status.CANCELLED]
+            )
+        if value == "closed":
+            return queryset.filter(
+                request__status__in=[Status.COMPLETED, Status.DENIED, Status.CANCELLED]
+            )
+        return None
+
+
+# --- The cases ----------------------------------------------------------------------------------
+
+
+@admin.register(RelativeCase)
+class RelativeCaseAdmin(admin.ModelAdmin):
+    list_display = ["reference", "received", "relationship", "asked", "account", "state", "due"]
+    list_display_links = ["reference"]
+    list_filter = [StateFilter, "asked", "relationship"]
+    list_select_related = ["request", "deceased"]
+    search_fields = ["=public_id", "relative_email", "deceased_email"]
+    ordering = [F("request__due_at").asc(nulls_last=True), "pk"]  # type: ignore[list-item]
+    show_full_result_count = False
+    actions = None
+    change_form_template = "requests_dsar/relatives/admin/change_form.html"
+    decide_template = "requests_dsar/relatives/admin/decide.html"
+    fieldsets = [
+        ("The user's own arrangement", {"fields": ["arrangement_box"]}),
+        (
+            "Case",
+            {
+                "fields": [
+                    "reference",
+                    "state",
+                    "due",
+                    "created_at",
+                    "verified_at",
+                    "relative_name",
+                    "relative_email",
+                    "relationship_stated",
+                    "deceased_email",
+                    "account",
+                    "asked",
+                ]
+            },
+        ),
+        (
+            "Decision",
+            {"fields": ["outcome", "decided_at", "decided_by", "request_link", "erasure_link"]},
+        ),
+    ]
+    readonly_fields = [
+        "arrangement_box",
+        "reference",
+        "state",
+        "due",
+        "relationship_stated",
+        "account",
+        "request_link",
+        "erasure_link",
+    ]
+
+    class Media:
+        css = {"all": ["admin/css/requests_dsar.css"]}
+
+    # Cases arrive through the public form; staff act with the buttons, never by editing.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RelativeCase]:
+        # A case whose relative never confirmed their address is nobody's work: it is removed.
+        return (
+            super()
+            .get_queryset(request)
+            .filter(verified_at__isnull=False)
+            .select_related("request", "deceased", "decided_by", "erasure_request")
+        )
+
+    # --- Columns and fields
+
+    @admin.display(description="Reference", ordering="public_id")
+    def reference(self, obj: RelativeCase) -> str:
+        return obj.reference
+
+    @admin.display(description="Received", ordering="created_at")
+    def received(self, obj: RelativeCase) -> str:
+        return f"{obj.created_at:%Y-%m-%d %H:%M}"
+
+    @admin.display(description="State")
+    def state(self, obj: RelativeCase) -> str:
+        if obj.request is None:
+            return "E-mail address not confirmed"
+        if obj.request.status == Status.AWAITING_APPROVAL:
+            return "Waiting for a decision"
+        return str(obj.request.get_status_display())
+
+    @admin.display(description="Due")
+    def due(self, obj: RelativeCase) -> SafeString | str:
+        return due_badge(obj.request) if obj.request else "—"
+
+    @admin.display(description="Account")
+    def account(self, obj: RelativeCase) -> SafeString | str:
+        user = obj.deceased
+        if user is None:
+            return "No account uses this address"
+        url = reverse("admin:accounts_user_change", args=[user.pk])
+        return format_html('<a href="{}">User #{}</a>', url, user.pk)
+
+    @admin.display(description="Relationship")
+    def relationship_stated(self, obj: RelativeCase) -> str:
+        if obj.relationship == Relationship.OTHER:
+            return f"{obj.get_relationship_display()}: {obj.relationship_other}"
+        return str(obj.get_relationship_display())
+
+    @admin.display(description="")
+    def arrangement_box(self, obj: RelativeCase) -> SafeString:
+        """Shown first and boxed: what the user wanted decides what approval does."""
+        if obj.deceased is None:
+            return format_html(
+                '<ul class="messagelist"><li class="error"><strong>No account uses the address '
+                "the relative gave.</strong> Deny the case with “No data matches the request”."
+                "</li></ul>"
+            )
+        if obj.decided_at is not None and obj.outcome:
+            arrangement, when = obj.arrangement, "when the case was approved"
+        else:
+            profile = Profile.objects.filter(user=obj.deceased).first()
+            arrangement, when = (profile.after_death if profile else ""), "now"
+        label = (
+            Profile.AfterDeath(arrangement).label
+            if arrangement
+            else "None made: the relatives decide"
+        )
+        return format_html(
+            '<ul class="messagelist"><li class="{}">After my death: <strong>{}</strong> '
+            "<small>(the user's choice, {})</small><br>{}</li></ul>",
+            "warning" if arrangement else "info",
+            label,
+            when,
+            arrangement_meaning(obj, arrangement),
+        )
+
+    def _request_link(self, request: DataSubjectRequest | None) -> SafeString | str:
+        if request is None:
+            return "—"
+        url = reverse("admin:requests_dsar_datasubjectrequest_change", args=[request.pk])
+        return format_html(
+            '<a href="{}">{} {}</a> · {}',
+            url,
+            request.get_type_display(),
+            request.reference,
+            request.get_status_display(),
+        )
+
+    @admin.display(description="Request")
+    def request_link(self, obj: RelativeCase) -> SafeString | str:
+        return self._request_link(obj.request)
+
+    @admin.display(description="Deletion that follows the copy")
+    def erasure_link(self, obj: RelativeCase) -> SafeString | str:
+        return self._request_link(obj.erasure_request)
+
+    # --- Auditing every view
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and response.status_code == 200 and original is not None:
+            self._audit_view(request, original)
+        return response
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and response.status_code == 200 and changelist is not None:
+            audit_append(
+                action=VIEWED,
+                actor_user_id=request.user.pk,
+                actor_role=Actor.STAFF,
+                target_type=self.model._meta.label_lower,
+                data={"rows": len(changelist.result_list), "path": request.path},
+            )
+        return response
+
+    def _audit_view(self, request: HttpRequest, case: RelativeCase) -> None:
+        audit_append(
+            action=VIEWED,
+            actor_user_id=request.user.pk,
+            actor_role=Actor.STAFF,
+            target_type=self.model._meta.label_lower,
+            target_id=case.pk,
+            data={"user_id": case.deceased_id, "path": request.path},
+        )
+
+    # --- Buttons: approve, deny
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/decide/<str:decision>/",
+                self.admin_site.admin_view(self.decide_view),
+                name="{}_{}_decide".format(*info),
+            ),
+            path(
+                "document/<str:token>/",
+                self.admin_site.admin_view(self.document_view),
+                name="{}_{}_document".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _decisions(self, request: HttpRequest, obj: RelativeCase) -> list[dict[str, str]]:
+        if obj.request is None or obj.request.status != Status.AWAITING_APPROVAL:
+            return []
+        found = []
+        if request.user.has_perm(APPROVE) and not relatives.case_problem(obj):
+            found.append({"label": "Approve", "name": "approve"})
+        if request.user.has_perm(DENY):
+            found.append({"label": "Deny", "name": "deny"})
+        return found
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context["documents"] = self._documents(request, obj)
+            context["document_link_minutes"] = DOCUMENT_LINK_SECONDS // 60
+            context["decisions"] = [
+                {**d, "url": self._decide_url(obj, d["name"])}
+                for d in self._decisions(request, obj)
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _decide_url(self, obj: RelativeCase, decision: str) -> str:
+        return reverse("admin:requests_dsar_relativecase_decide", args=[obj.pk, decision])
+
+    def decide_view(self, request: HttpRequest, object_id: str, decision: str) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or decision not in ("approve", "deny"):
+            raise Http404
+        needed = APPROVE if decision == "approve" else DENY
+        if not self.has_view_permission(request, obj) or not request.user.has_perm(needed):
+            raise PermissionDenied
+        change_url = reverse("admin:requests_dsar_relativecase_change", args=[obj.pk])
+        if decision not in {d["name"] for d in self._decisions(request, obj)}:
+            self.message_user(request, "This case cannot be decided that way now.", messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        data = request.POST if request.method == "POST" else None
+        form: forms.Form = ApproveForm(data) if decision == "approve" else DenyForm(data)
+        if request.method == "POST" and form.is_valid():
+            try:
+                self._decide(obj, decision, request, form)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                add_form_errors(form, error)
+            except TransitionNotAllowed as error:
+                self.message_user(request, str(error), messages.ERROR)
+                return HttpResponseRedirect(change_url)
+            else:
+                done = (
+                    "Approved: the account is memorialized and the request is queued."
+                    if decision == "approve"
+                    else "Denied: the relative is told why."
+                )
+                self.message_user(request, done, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        elif request.method == "GET":
+            self._audit_view(request, obj)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{'Approve' if decision == 'approve' else 'Deny'}: {obj}",
+            "opts": self.opts,
+            "original": obj,
+            "decision": decision,
+            "label": "Approve" if decision == "approve" else "Deny",
+            "form": form,
+            "change_url": change_url,
+            "arrangement": self.arrangement_box(obj),
+            "due": self.due(obj),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, self.decide_template, context)
+
+    def _decide(
+        self, obj: RelativeCase, decision: str, request: HttpRequest, form: forms.Form
+    ) -> None:
+        actor: Any = request.user
+        if decision == "approve":
+            relatives.relative_case_approve(case=obj, actor=actor)
+            return
+        relatives.relative_case_deny(
+            case=obj,
+            actor=actor,
+            reason=form.cleaned_data["reason"],
+            exemption=form.cleaned_data["exemption"],
+            note=form.cleaned_data["note"],
+        )
+
+    # --- Proof documents, through links signed for one staff member
+
+    def _documents(self, request: HttpRequest, obj: RelativeCase) -> list[dict[str, Any]]:
+        """The case's documents, each with a link signed for the staff member viewing."""
+        signer = TimestampSigner(salt=DOCUMENT_SALT)
+        found = []
+        for document in obj.documents.all():
+            url = ""
+            if document.deleted_at is None:
+                token = signer.sign_object({"d": document.pk, "u": request.user.pk})
+                url = reverse("admin:requests_dsar_relativecase_document", args=[token])
+            found.append(
+                {
+                    "document": document,
+                    "type": EXTENSIONS.get(document.content_type, "").lstrip(".").upper(),
+                    "url": url,
+                }
+            )
+        return found
+
+    def document_view(self, request: HttpRequest, token: str) -> HttpResponseBase:
+        if not request.user.has_perm(VIEW_DOCUMENTS):
+            raise PermissionDenied
+        signer = TimestampSigner(salt=DOCUMENT_SALT)
+        try:
+            payload = signer.unsign_object(token, max_age=DOCUMENT_LINK_SECONDS)
+            document_id, viewer_id = int(payload["d"]), int(payload["u"])
+        except SignatureExpired:
+            return self._document_refused(request, "This link has expired: reload the case.", 410)
+        except (BadSignature, KeyError, TypeError, ValueError):
+            raise Http404 from None
+        if viewer_id != request.user.pk:
+            raise Http404
+        document = (
+            RelativeDocument.objects.select_related("case")
+            .filter(pk=document_id, case__verified_at__isnull=False)
+            .first()
+        )
+        if document is None:
+            raise Http404
+        if document.deleted_at is not None:
+            return self._document_refused(request, "This document has been deleted.", 410)
+        try:
+            chunks = uploads.open_decrypted(document.storage_name)
+        except FileNotFoundError:
+            return self._document_refused(request, "This document's file is missing.", 410)
+        audit_append(
+            action="relatives.document_opened",
+            actor_user_id=request.user.pk,
+            actor_role=Actor.STAFF,
+            target_type="requests_dsar.relativedocument",
+            target_id=document.pk,
+            data={"relative_case": document.case_id, "user_id": document.case.deceased_id},
+        )
+        response = StreamingHttpResponse(chunks, content_type=document.content_type)
+        filename = (
+            f"case-{document.case.reference}-{document.kind.replace('_', '-')}-{document.pk}"
+            f"{EXTENSIONS.get(document.content_type, '')}"
+        )
+        response["Content-Disposition"] = (
+            content_disposition_header(as_attachment=True, filename=filename) or "attachment"
+        )
+        response["Content-Length"] = str(document.size)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "sandbox"
+        add_never_cache_headers(response)
+        return response
+
+    def _document_refused(self, request: HttpRequest, text: str, status: int) -> HttpResponse:
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8", status=status)
+        add_never_cache_headers(response)
+        return response

@@ -1,0 +1,176 @@
+"""A close relative's public form and code page (no sign-in), and the user's own arrangement.
+
+Thin: forms parse, one service acts, a template renders. The relative's pages answer the same
+way whether or not an account uses the address they gave (relatives.py explains why).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.forms import AfterDeathForm
+from accounts.selectors import profile_for
+from accounts.typing import AuthenticatedHttpRequest
+
+from . import ratelimit, relatives
+from .forms import CodeForm
+from .relatives_forms import RelativeRequestForm
+from .views import CODE_RESULTS, HOUR
+
+RESENDS_PER_CASE_PER_HOUR = 3
+STORAGE_FAILED = gettext_lazy(
+    "We could not save your documents just now, and kept nothing. Please try again in a few "
+    "minutes."
+)
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = render(request, "requests_dsar/public/too_many.html", status=429)
+    response["Retry-After"] = str(HOUR)
+    return response
+
+
+def _add_service_errors(form: BaseForm, exc: ValidationError) -> None:
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for name, errors in exc.message_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+@require_http_methods(["GET", "POST"])
+def relative_request(request: HttpRequest) -> HttpResponse:
+    """The form: the same answer (a code page) for every valid submission."""
+    form = RelativeRequestForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        allowed = ratelimit.allow(
+            request,
+            scope="dsar-relative-request",
+            limit=settings.DSAR_PUBLIC_REQUESTS_PER_HOUR,
+            period=HOUR,
+        ) and ratelimit.allow(
+            request,
+            scope="dsar-relative-request-address",
+            limit=settings.DSAR_PUBLIC_REQUESTS_PER_HOUR,
+            period=HOUR,
+            key=form.cleaned_data["relative_email"].strip().lower(),
+        )
+        if not allowed:
+            return _too_many(request)
+        try:
+            case = relatives.relative_case_submit(claim=form.claim(), documents=form.documents())
+        except relatives.DocumentStorageError:
+            form.add_error(None, STORAGE_FAILED)
+            status = 503
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            return redirect("dsar_relatives:verify", case.public_id)
+    if form.errors and status == 200:
+        status = 400
+    return render(
+        request,
+        "requests_dsar/relatives/form.html",
+        {"form": form, "max_files": relatives.MAX_FILES_PER_KIND},
+        status=status,
+    )
+
+
+def _verify_context(form: CodeForm, public_id: uuid.UUID) -> dict[str, object]:
+    return {
+        "form": form,
+        "code_minutes": settings.DSAR_CODE_TTL_MINUTES,
+        "resend_url": reverse("dsar_relatives:code_resend", args=[public_id]),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def relative_verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The same page for every id; only a waiting case's right code confirms it."""
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    context = _verify_context(form, public_id)
+    if request.method == "POST" and form.is_valid():
+        if not ratelimit.allow(
+            request,
+            scope="dsar-relative-code",
+            limit=settings.DSAR_PUBLIC_CODE_TRIES_PER_HOUR,
+            period=HOUR,
+        ):
+            return _too_many(request)
+        result = relatives.relative_code_check(public_id=public_id, code=form.cleaned_data["code"])
+        if result == "ok":
+            return render(request, "requests_dsar/relatives/verified.html")
+        form.add_error("code", CODE_RESULTS[result])
+        context["result"] = result
+    return render(
+        request,
+        "requests_dsar/relatives/verify.html",
+        context,
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def relative_code_resend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """A new code for a case still waiting; the answer is the same for any id."""
+    allowed = ratelimit.allow(
+        request,
+        scope="dsar-relative-resend",
+        limit=settings.DSAR_PUBLIC_REQUESTS_PER_HOUR,
+        period=HOUR,
+    ) and ratelimit.allow(
+        # Per case too: each new code brings new attempts, so their number is bounded.
+        request,
+        scope="dsar-relative-resend-case",
+        limit=RESENDS_PER_CASE_PER_HOUR,
+        period=HOUR,
+        key=str(public_id),
+    )
+    if not allowed:
+        return _too_many(request)
+    relatives.relative_code_resend(public_id=public_id)
+    context = {**_verify_context(CodeForm(), public_id), "resent": True}
+    return render(request, "requests_dsar/relatives/verify.html", context)
+
+
+# --- The user's own arrangement (on the profile page) -------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def after_death_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
+    profile = profile_for(request.user)
+    form = AfterDeathForm(
+        request.POST if request.method == "POST" else None,
+        initial={"after_death": profile.after_death},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            relatives.after_death_set(user=request.user, choice=form.cleaned_data["after_death"])
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Your wish for after your death is saved."))
+            return redirect(reverse("dashboard:profile") + "#after-death")
+    return render(
+        request,
+        "requests_dsar/relatives/after_death.html",
+        {"after_death_form": form, "current": profile.after_death},
+        status=400 if form.errors else 200,
+    )

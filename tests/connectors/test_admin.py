@@ -1,0 +1,227 @@
+"""Admin: officers configure systems (checked against the real system before saving, secrets
+never shown back); agents work manual tasks to completion."""
+
+import argparse
+import threading
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from connectors import manual, services
+from connectors.models import ConnectedSystem, ConnectorJob, JobStatus, ManualTask
+from requests_dsar.models import AuditLogEntry
+from requests_dsar.uploads import open_decrypted
+from tests.conftest import free_port
+from tests.connectors.factories import ConnectorJobFactory, ManualSystemFactory
+from tests.connectors.product import example_module
+from tests.factories import PrivacyOfficerFactory, SupportAgentFactory
+from tests.requests_dsar.staff import signed_in
+
+pytestmark = pytest.mark.django_db
+
+product = example_module("service")
+
+ADD = reverse("admin:connectors_connectedsystem_add")
+SECRET = "a-fresh-shared-secret-for-the-product-0123456789"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def officer():
+    return signed_in(PrivacyOfficerFactory())
+
+
+@pytest.fixture
+def product_endpoint():
+    """The example service's endpoint in a thread: it answers signed pings (no database)."""
+    port = free_port()
+    args = argparse.Namespace(
+        dsn="", mode="immediate", window=300, fail_first=0, slow_first=0, slow_seconds=0
+    )
+    server = product.Server(("127.0.0.1", port), product.Service(args, {"product.1": SECRET}))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/"
+    server.shutdown()
+    server.server_close()
+
+
+def http_system(url, **overrides):
+    return {
+        "key": "product",
+        "name": "Product",
+        "owner_team": "Listening",
+        "kind": "http",
+        "enabled": "on",
+        "categories_text": "account, play_history",
+        "request_types": ["copy", "delete"],
+        "identifiers": ["email"],
+        "url": url,
+        "timeout_seconds": "2",
+        "new_secret": SECRET,
+        "max_attempts": "8",
+        "retry_base_seconds": "30",
+        "failure_threshold": "5",
+        "cooldown_seconds": "300",
+        **overrides,
+    }
+
+
+def test_a_system_answering_the_signed_ping_is_saved_and_its_secret_never_shown_back(
+    officer, product_endpoint
+):
+    response = officer.post(ADD, http_system(product_endpoint))
+
+    system = ConnectedSystem.objects.get(key="product")
+    page = officer.get(reverse("admin:connectors_connectedsystem_change", args=[system.pk]))
+    assert response.status_code == 302
+    assert system.key_id == "product.1"
+    assert SECRET not in page.content.decode()
+    assert SECRET not in system.secret_encrypted
+
+
+def test_an_unreachable_url_is_refused_at_save_time_with_a_clear_message(officer):
+    closed = f"http://127.0.0.1:{free_port()}/"
+
+    response = officer.post(ADD, http_system(closed))
+
+    assert response.status_code == 200
+    assert "did not pass the signed health check" in response.content.decode()
+    assert not ConnectedSystem.objects.exists()
+
+
+def test_a_system_refusing_the_signature_is_refused_with_what_to_check(officer, product_endpoint):
+    response = officer.post(ADD, http_system(product_endpoint, new_secret="w" * 40))
+
+    assert "refused the signature" in response.content.decode()
+    assert not ConnectedSystem.objects.exists()
+
+
+def test_an_unreachable_database_is_refused_at_save_time(officer):
+    data = http_system(
+        "",
+        kind="database",
+        new_secret="",
+        request_types=["copy"],
+        dsn=f"postgresql://nobody@127.0.0.1:{free_port()}/nothing",
+        mapping_text="tables:\n  - {table: t, category: account, match: {identifier: email, "
+        "column: email}, export: [email], erase: {strategy: delete}}\n",
+    )
+
+    response = officer.post(ADD, data)
+
+    assert "cannot be reached with this DSN" in response.content.decode()
+    assert not ConnectedSystem.objects.exists()
+
+
+def test_a_mapping_with_an_unknown_strategy_is_refused_before_any_connection(officer):
+    data = http_system(
+        "",
+        kind="database",
+        new_secret="",
+        request_types=["copy"],
+        dsn="postgresql://nobody@127.0.0.1:1/nothing",
+        mapping_text='{"tables": [{"table": "t", "category": "account", "match": {"identifier": '
+        '"email", "column": "email"}, "export": [], "erase": {"strategy": "shred"}}]}',
+    )
+
+    response = officer.post(ADD, data)
+
+    assert "mapping.tables[0].erase.strategy" in response.content.decode()
+
+
+def test_a_database_mapping_cannot_take_request_types_it_cannot_carry_out(officer):
+    data = http_system("", kind="database", new_secret="", request_types=["restrict"])
+
+    response = officer.post(ADD, data)
+
+    assert "cannot carry out: restrict" in response.content.decode()
+
+
+# --- Manual tasks --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def open_task():
+    job = ConnectorJobFactory(system=ManualSystemFactory(name="Support desk"))
+    services.dispatch(job_id=job.pk)
+    return ManualTask.objects.get(job=job)
+
+
+def task_url(task):
+    return reverse("admin:connectors_manualtask_change", args=[task.pk])
+
+
+def test_a_manual_task_flows_through_admin_to_completion_with_a_result_file(open_task):
+    agent = SupportAgentFactory()
+    client = signed_in(agent)
+    # The agent finds the task in the queue and opens it: the person's identifiers are shown.
+    queue = client.get(reverse("admin:connectors_manualtask_changelist") + "?state=open")
+    page = client.get(task_url(open_task))
+    assert open_task in queue.context["cl"].result_list
+    assert open_task.job.request.subject.email in page.content.decode()
+    # They attach the export they made by hand.
+    upload = SimpleUploadedFile("export.pdf", PDF, content_type="application/pdf")
+    response = client.post(task_url(open_task), {"result_file": upload, "note": "3 tickets"})
+
+    job = ConnectorJob.objects.get(pk=open_task.job_id)
+    assert response.status_code == 302
+    assert (job.status, ManualTask.objects.get(pk=open_task.pk).completed_by) == ("done", agent)
+    assert b"".join(open_decrypted(job.result_storage_name)) == PDF
+
+
+def test_staff_seeing_a_tasks_identifiers_is_audited(open_task):
+    agent = SupportAgentFactory()
+    signed_in(agent).get(task_url(open_task))
+
+    entry = AuditLogEntry.objects.filter(action="admin.viewed_personal_data").last()
+    assert entry.target_type == "connectors.manualtask"
+    assert entry.data["user_id"] == open_task.job.request.subject_id
+
+
+def test_a_result_file_of_the_wrong_type_is_refused_and_nothing_recorded(open_task):
+    client = signed_in(SupportAgentFactory())
+    upload = SimpleUploadedFile("export.pdf", b"MZ\x90\x00binary", content_type="application/pdf")
+
+    response = client.post(task_url(open_task), {"result_file": upload})
+
+    assert response.status_code == 200
+    assert "Only PDF, JPEG or PNG" in response.content.decode()
+    assert ConnectorJob.objects.get(pk=open_task.job_id).status == JobStatus.WAITING
+
+
+def test_completing_needs_a_file_or_a_note(open_task):
+    with pytest.raises(Exception, match="Attach the result"):
+        manual.manual_task_complete(task=open_task, actor=PrivacyOfficerFactory())
+
+
+def test_an_officer_excepts_a_stuck_system_from_the_admin(open_task, officer):
+    url = reverse("admin:connectors_connectorjob_except", args=[open_task.job_id])
+
+    officer.post(url, {"reason": "The desk was closed down; no data remains."})
+
+    job = ConnectorJob.objects.get(pk=open_task.job_id)
+    assert (job.status, job.excepted_reason) == (
+        "excepted",
+        "The desk was closed down; no data remains.",
+    )
+
+
+def test_a_disabled_database_system_is_saved_untried_but_its_mapping_still_checked(officer):
+    data = http_system(
+        "",
+        kind="database",
+        enabled="",
+        new_secret="",
+        request_types=["copy"],
+        dsn="postgresql://nobody@127.0.0.1:1/nothing",
+        mapping_text="tables: [{table: t, category: account}]",
+    )
+
+    response = officer.post(ADD, data)
+
+    assert (
+        "mapping.tables[0]: &#x27;match&#x27; is a required property" in response.content.decode()
+    )
+    assert not ConnectedSystem.objects.exists()

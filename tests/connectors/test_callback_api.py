@@ -1,0 +1,126 @@
+"""POST /api/v1/connectors/callback/: a system's signed result for a job it accepted earlier."""
+
+import json
+import time
+
+import pytest
+from django.test import Client
+
+from connectors import signing
+from connectors.models import ConnectorJob, JobStatus
+from tests.connectors.factories import SECRET, ConnectorJobFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/connectors/callback/"
+
+
+def post(body, headers):
+    return Client().post(URL, data=body, content_type="application/json", headers=headers)
+
+
+def signed(job, payload=None, *, secret=SECRET, key_id=None, now=None):
+    payload = payload or {"job_id": str(job.pk), "status": "done", "data": {"play_history": []}}
+    body = json.dumps(payload).encode()
+    key_id = key_id or job.system.key_id
+    return body, signing.sign(body, secret=secret, key_id=key_id, now=now)
+
+
+@pytest.fixture
+def waiting_job():
+    return ConnectorJobFactory(status=JobStatus.WAITING, attempts=1)
+
+
+def test_a_signed_result_completes_the_job(waiting_job):
+    response = post(*signed(waiting_job))
+
+    assert response.status_code == 200
+    assert response.json() == {"job_id": str(waiting_job.pk), "status": "accepted"}
+    assert ConnectorJob.objects.get(pk=waiting_job.pk).status == JobStatus.DONE
+
+
+def test_a_result_sent_again_is_acknowledged_once_and_not_applied_twice(waiting_job):
+    post(*signed(waiting_job))
+    done_at = ConnectorJob.objects.get(pk=waiting_job.pk).completed_at
+
+    again = post(*signed(waiting_job, now=time.time() + 1))
+
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert ConnectorJob.objects.get(pk=waiting_job.pk).completed_at == done_at
+
+
+def test_an_unsigned_callback_is_refused_with_a_message(waiting_job):
+    response = post(json.dumps({"job_id": str(waiting_job.pk), "status": "done"}), {})
+
+    assert response.status_code == 401
+    assert "not signed" in response.json()["detail"]
+
+
+def test_a_tampered_callback_is_refused(waiting_job):
+    body, headers = signed(waiting_job)
+    tampered = body.replace(b"play_history", b"purchases")
+
+    response = post(tampered, headers)
+
+    assert response.status_code == 401
+    assert ConnectorJob.objects.get(pk=waiting_job.pk).status == JobStatus.WAITING
+
+
+def test_a_stale_callback_is_refused(waiting_job, settings):
+    old = time.time() - settings.CONNECTOR_SIGNATURE_WINDOW_SECONDS - 5
+
+    response = post(*signed(waiting_job, now=old))
+
+    assert response.status_code == 401
+    assert "replay window" in response.json()["detail"]
+
+
+def test_a_replayed_callback_is_refused_as_a_conflict(waiting_job):
+    body, headers = signed(waiting_job)
+    post(body, headers)
+
+    replay = post(body, headers)
+
+    assert replay.status_code == 409
+
+
+def test_a_callback_for_an_unknown_job_is_404(waiting_job):
+    payload = {"job_id": "00000000-0000-4000-8000-000000000000", "status": "done", "data": {}}
+
+    response = post(*signed(waiting_job, payload))
+
+    assert response.status_code == 404
+
+
+def test_a_system_cannot_complete_another_systems_job(waiting_job):
+    other = ConnectorJobFactory(status=JobStatus.WAITING)
+    payload = {"job_id": str(other.pk), "status": "done", "data": {}}
+
+    response = post(*signed(waiting_job, payload))  # signed with waiting_job's system's key
+
+    assert response.status_code == 404
+    assert ConnectorJob.objects.get(pk=other.pk).status == JobStatus.WAITING
+
+
+def test_after_a_rotation_the_previous_secret_is_still_accepted(waiting_job):
+    from connectors import configuration
+    from tests.factories import PrivacyOfficerFactory
+
+    system = waiting_job.system
+    previous_key_id = system.key_id
+    configuration.connected_system_save(
+        system=system, actor=PrivacyOfficerFactory(is_superuser=True), new_secret="n" * 40
+    )
+
+    response = post(*signed(waiting_job, key_id=previous_key_id))
+
+    assert response.status_code == 200
+
+
+def test_a_result_not_following_the_protocol_is_refused_with_the_rule_it_breaks(waiting_job):
+    payload = {"job_id": str(waiting_job.pk), "status": "done", "data": {"Bad Name": []}}
+
+    response = post(*signed(waiting_job, payload))
+
+    assert response.status_code == 400
+    assert "category name" in response.json()["detail"]
