@@ -11,6 +11,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from config.admin import RecordAdminMixin
 from requests_dsar.admin_audit import AuditedViewMixin
 
 from . import services
@@ -25,16 +26,10 @@ class ProfileInline(admin.StackedInline):
     readonly_fields = ["updated_at"]
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(RecordAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class LoginEventInline(ReadOnlyInline):

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from config.admin import RecordAdminMixin
 from requests_dsar.admin_audit import AuditedViewMixin, audit_staff_view
 
 from . import guardianship as flow
@@ -25,15 +26,8 @@ from .models import GuardianDocument, Guardianship, MinorAccount, User
 FILE_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
-class ReadOnlyAdmin(AuditedViewMixin, admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+class ReadOnlyAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
+    """Minor accounts and guardianships change only through the guardian flow."""
 
 
 @admin.register(MinorAccount)

@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString
 from accounts.models import User
 from accounts.selectors import profile_for
 from accounts.services import PROFILE_EDITABLE_FIELDS
+from config.admin import RecordAdminMixin
 
 from . import corrections
 from .admin_actions import (
@@ -106,19 +107,10 @@ class WorkFilter(admin.SimpleListFilter):
 # --- Inlines ------------------------------------------------------------------------------
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(RecordAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class RequestEventInline(ReadOnlyInline):
@@ -180,7 +172,7 @@ class ErasureRecordInline(admin.StackedInline):
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(AuditedViewMixin, admin.ModelAdmin):
+class DataSubjectRequestAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
     list_display = ["reference", "type", "status", "subject_display", "received_at", "due"]
     list_display_links = ["reference"]
     list_filter = [DeadlineFilter, WorkFilter, "type", "status"]
@@ -259,15 +251,8 @@ class DataSubjectRequestAdmin(AuditedViewMixin, admin.ModelAdmin):
     class Media:
         css = {"all": ["admin/css/requests_dsar.css"]}
 
-    # Requests arrive through the services and stay as proof; staff never edit their fields.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # Requests arrive through the services and stay as proof; staff never edit their fields
+    # (RecordAdminMixin).
 
     def has_work_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(WORK))

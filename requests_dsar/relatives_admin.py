@@ -37,6 +37,7 @@ from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
 
 from accounts.models import Profile
+from config.admin import RecordAdminMixin
 
 from . import relatives, uploads
 from .admin_actions import APPROVE, DENY, STAFF_ACTIONS, DenyForm, add_form_errors, due_badge
@@ -135,7 +136,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(RelativeCase)
-class RelativeCaseAdmin(admin.ModelAdmin):
+class RelativeCaseAdmin(RecordAdminMixin, admin.ModelAdmin):
     list_display = ["reference", "received", "relationship", "asked", "account", "state", "due"]
     list_display_links = ["reference"]
     list_filter = [StateFilter, "asked", "relationship"]
@@ -185,15 +186,8 @@ class RelativeCaseAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["admin/css/requests_dsar.css"]}
 
-    # Cases arrive through the public form; staff act with the buttons, never by editing.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # Cases arrive through the public form; staff act with the buttons, never by editing
+    # (RecordAdminMixin).
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RelativeCase]:
         # A case whose relative never confirmed their address is nobody's work: it is removed.
