@@ -201,6 +201,9 @@ class ConsentEvent(AppendOnlyModel):
     actor = models.CharField(max_length=10, choices=ConsentActor.choices)
     actor_user_id = models.BigIntegerField(null=True, blank=True)  # no FK: never rewritten
     created_at = models.DateTimeField(default=timezone.now)
+    # The purpose as it stood when the decision was made (what the receipt shows), hashed with
+    # the event. Empty on events recorded before it was kept: their receipts show today's.
+    purpose_snapshot = models.JSONField(null=True, blank=True, editable=False)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 

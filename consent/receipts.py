@@ -1,7 +1,9 @@
 """Consent receipts in the Kantara Initiative Consent Receipt v1.1 shape, derived from the ledger.
 
 A receipt is computed from one ledger event whenever it is asked for: the ledger is the proof,
-the receipt a readable, standard copy of it. Kantara describes consent given; a withdrawal or a
+the receipt a readable, standard copy of it. The purpose part comes from the snapshot kept with
+the event (`purpose_snapshot`), so a third party added to a purpose later never appears on an
+earlier receipt. Kantara describes consent given; a withdrawal or a
 refusal gets the same shape, its decision named in the extra `decision` member (the schema
 allows members it does not list), with the event's ledger hash so a receipt can be matched to
 the chain.
@@ -57,8 +59,31 @@ def _controller() -> dict[str, Any]:
     }
 
 
-def _termination(purpose: Purpose) -> str:
-    if purpose.legal_basis == LegalBasis.CONSENT and purpose.is_optional:
+def purpose_snapshot(purpose: Purpose) -> dict[str, Any]:
+    """What a receipt says of `purpose`, as it stands now: kept with each event when it is
+    recorded, so a receipt shows the purpose as it was when the decision was made."""
+    return {
+        "key": purpose.key,
+        "name": purpose.name,
+        "description": purpose.description,
+        "legal_basis": purpose.legal_basis,
+        "is_optional": purpose.is_optional,
+        "pii_categories": [str(c) for c in purpose.pii_categories],
+        "kantara_purpose_category": purpose.kantara_purpose_category,
+        "third_parties": [t.name for t in purpose.third_parties.all() if t.active],
+    }
+
+
+def event_purpose(event: ConsentEvent) -> dict[str, Any]:
+    """The purpose as it was when `event` was recorded. Events recorded before snapshots were
+    kept fall back to the purpose as it stands today."""
+    if event.purpose_snapshot is not None:
+        return dict(event.purpose_snapshot)
+    return purpose_snapshot(event.purpose)
+
+
+def _termination(purpose: dict[str, Any]) -> str:
+    if purpose["legal_basis"] == LegalBasis.CONSENT and purpose["is_optional"]:
         return (
             "Until you withdraw it, which you can do at any time, as easily as you gave it, in "
             f"your consent center: {_portal_url('/dashboard/consent/')}"
@@ -69,36 +94,35 @@ def _termination(purpose: Purpose) -> str:
     )
 
 
-def _purpose_entry(purpose: Purpose) -> dict[str, Any]:
+def _purpose_entry(purpose: dict[str, Any]) -> dict[str, Any]:
+    category = purpose["kantara_purpose_category"]
     entry: dict[str, Any] = {
-        "purpose": f"{purpose.name}: {purpose.description}",
+        "purpose": f"{purpose['name']}: {purpose['description']}",
         "consentType": CONSENT_TYPE,
-        "purposeCategory": [purpose.kantara_purpose_category]
-        if purpose.kantara_purpose_category
-        else [],
-        "piiCategory": [str(c) for c in purpose.pii_categories],
-        "primaryPurpose": not purpose.is_optional,
+        "purposeCategory": [category] if category else [],
+        "piiCategory": list(purpose["pii_categories"]),
+        "primaryPurpose": not purpose["is_optional"],
         "termination": _termination(purpose),
     }
-    recipients = [t.name for t in purpose.third_parties.all() if t.active]
+    recipients = purpose["third_parties"]
     entry["thirdPartyDisclosure"] = bool(recipients)
     if recipients:
         entry["thirdPartyName"] = ", ".join(recipients)
     return entry
 
 
-def sensitive_categories(purpose: Purpose) -> list[str]:
+def sensitive_categories(pii_categories: list[str]) -> list[str]:
     return [
         str(c)
-        for c in purpose.pii_categories
+        for c in pii_categories
         if any(marker in str(c).lower() for marker in SENSITIVE_MARKERS)
     ]
 
 
 def receipt_for(event: ConsentEvent) -> dict[str, Any]:
-    """The Kantara Consent Receipt v1.1 of one consent event."""
-    purpose = event.purpose
-    spi = sensitive_categories(purpose)
+    """The Kantara Consent Receipt v1.1 of one consent event, its purpose as it was then."""
+    purpose = event_purpose(event)
+    spi = sensitive_categories(purpose["pii_categories"])
     return {
         "version": VERSION,
         "jurisdiction": settings.COMPANY_JURISDICTION,

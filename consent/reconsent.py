@@ -1,11 +1,11 @@
 """Re-consent after a material policy change: page views wait until the user has chosen again.
 
-When the policy in force is marked material and a signed-in user has made no choices under it
-(no sign-up or re-consent event recorded under that version), a GET page view is sent to the
-re-consent page, which shows what changed and the choices, then continues to the page asked
-for. APIs, files, the policy pages themselves, data-subject requests (someone who does not
-agree may delete their account), sign-in and sign-out, admin and htmx fragments are never
-redirected.
+When a material version has come into force since a signed-in user last made their choices
+(a sign-up, re-consent or guardian event, recorded under the version then in force), even if a
+minor version followed it, a GET page view is sent to the re-consent page, which shows what
+changed and the choices, then continues to the page asked for. APIs, files, the policy pages
+themselves, data-subject requests (someone who does not agree may delete their account),
+sign-in and sign-out, admin and htmx fragments are never redirected.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import MinorAccount, User
 
@@ -194,13 +194,15 @@ def consent_check(user_ids: Sequence[int], purposes: Sequence[Purpose]) -> list[
     Besides the ledger: everything is denied for a closed account (erased, memorialized after
     death, locked), a purpose not offered to minors is denied for a minor, and an optional
     purpose is denied while the user's restriction request has stopped optional processing.
+    The ledger's projections of all the users are read from the cache in one round trip.
     """
     found = _user_facts(user_ids)
+    known = [user_id for user_id in dict.fromkeys(user_ids) if user_id in found]
+    subject_keys = {user_id: ledger.user_subject_key(user_id) for user_id in known}
+    states = ledger.states_for_many(list(subject_keys.values()), purposes)
     results = []
-    for user_id in dict.fromkeys(user_ids):
-        if user_id in found:
-            states = ledger.state_for(ledger.user_subject_key(user_id), purposes)
-            results += _answers(user_id, found[user_id], purposes, states)
+    for user_id in known:
+        results += _answers(user_id, found[user_id], purposes, states[subject_keys[user_id]])
     return results
 
 
@@ -244,31 +246,94 @@ def _answered_cache_key(subject_key: str, version: PolicyVersion) -> str:
     return f"consent:reconsented:{subject_key}:{version.pk}"
 
 
+def _up_to(version: PolicyVersion) -> Q:
+    """Published versions in force no later than `version` (the order of `current_policy`)."""
+    same_day = Q(effective_on=version.effective_on)
+    if version.published_at is not None:
+        same_day &= Q(published_at__lte=version.published_at)
+    return Q(status=PolicyVersion.Status.PUBLISHED) & (
+        Q(effective_on__lt=version.effective_on) | same_day | Q(pk=version.pk)
+    )
+
+
+def _after(version: PolicyVersion) -> Q:
+    """Versions that took effect after `version` (the order of `current_policy`)."""
+    later = Q(effective_on__gt=version.effective_on)
+    if version.published_at is not None:
+        later |= Q(effective_on=version.effective_on, published_at__gt=version.published_at)
+    return later & ~Q(pk=version.pk)
+
+
+def last_chosen_policy(user: User) -> PolicyVersion | None:
+    """The version under which `user` last made their choices (sign-up, re-consent, guardian)."""
+    event = (
+        ConsentEvent.objects.filter(
+            subject_key=ledger.user_subject_key(user.pk), method__in=CHOOSING_METHODS
+        )
+        .select_related("policy_version")
+        .order_by("-seq")
+        .first()
+    )
+    return event.policy_version if event is not None else None
+
+
 def reconsent_purposes_for(user: User) -> list[Purpose]:
     """What the re-consent prompt asks about: optional purposes and required consent-based ones."""
     return [p for p in purposes_offered_to(user) if p.legal_basis == LegalBasis.CONSENT]
 
 
 def reconsent_due(user: User, policy: PolicyVersion | None) -> bool:
-    """Whether `user` must make their choices again under `policy` before going on.
+    """Whether `user` must make their choices again before going on, `policy` being in force.
 
-    Due when the policy is material and the user has no sign-up or re-consent event recorded
-    under it, and has something to choose. A positive answer is cached: the ledger is
-    append-only, so once answered, answered for good.
+    Due when a material version took effect (up to `policy`) after the version under which the
+    user last made their choices (or they never made any), and they have something to choose.
+    The version in force need not be material: a material 2.0 followed by a minor 2.1 before
+    the user came back still asks them. A negative answer is cached per version in force: the
+    ledger is append-only, and any version coming into force becomes the current one, so the
+    answer holds until the version in force changes. Runs on every page view: one cache read
+    when cached, two queries otherwise.
     """
-    if policy is None or not policy.is_material:
+    if policy is None:
         return False
     subject_key = ledger.user_subject_key(user.pk)
     cache_key = _answered_cache_key(subject_key, policy)
     if cache.get(cache_key):
         return False
-    answered = ConsentEvent.objects.filter(
-        subject_key=subject_key, policy_version=policy, method__in=CHOOSING_METHODS
-    ).exists()
-    if answered:
+    pending = PolicyVersion.objects.filter(_up_to(policy), is_material=True)
+    chosen = last_chosen_policy(user)
+    if chosen is not None:
+        pending = pending.filter(_after(chosen))
+    if not pending.exists():
         cache.set(cache_key, True, ledger.CACHE_TTL)
         return False
     return bool(reconsent_purposes_for(user))
+
+
+@dataclass(frozen=True)
+class PolicyChanges:
+    """What changed between the version a user last chose under and the one in force."""
+
+    since: PolicyVersion | None  # the diff's starting point; None when there is none
+    versions: list[PolicyVersion]  # every version since, oldest first, the one in force last
+    chosen_under: PolicyVersion | None  # the version the user last chose under, if any
+
+
+def reconsent_changes(user: User, policy: PolicyVersion) -> PolicyChanges:
+    """For the re-consent prompt: changes since the version the user last chose under, or,
+    when they never chose, since the version before the latest material one."""
+    chosen = since = last_chosen_policy(user)
+    if since is None:
+        material = (
+            PolicyVersion.objects.filter(_up_to(policy), is_material=True)
+            .order_by("-effective_on", "-published_at", "-pk")
+            .first()
+        )
+        since = previous_policy(material) if material is not None else previous_policy(policy)
+    versions = PolicyVersion.objects.filter(_up_to(policy))
+    if since is not None:
+        versions = versions.filter(_after(since))
+    ordered = versions.order_by("effective_on", "published_at", "pk")
+    return PolicyChanges(since=since, versions=list(ordered), chosen_under=chosen)
 
 
 def previous_policy(policy: PolicyVersion) -> PolicyVersion | None:

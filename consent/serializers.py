@@ -17,7 +17,8 @@ MAX_ID = 2**63 - 1
 CHECK_KEY_MAX_LENGTH = 50
 # A batch check asks at most this many (user, purpose) pairs.
 MAX_CHECK_PAIRS = 1000
-# What a user may decide (an expiry is the system's); named in SPECTACULAR_SETTINGS.
+# What a user may decide; named in SPECTACULAR_SETTINGS. (`expired` is kept for a system rule
+# of consent expiry; no such rule exists yet, so no event records it.)
 USER_DECISION_CHOICES = [
     (d.value, d.label) for d in (Decision.GIVEN, Decision.WITHDRAWN, Decision.REFUSED)
 ]

@@ -130,7 +130,8 @@ def reconsent(request: AuthenticatedHttpRequest) -> HttpResponse:
             messages.success(request, "Thank you: your choices are saved under the new policy.")
             return redirect(next_url)
     statuses = {s.purpose.key: s for s in selectors.consent_statuses_for(user)}
-    previous = selectors.previous_policy(policy)
+    changes = selectors.reconsent_changes(user, policy)
+    previous = changes.since
     diff_path = (
         f"/privacy/policy/diff/?{urlencode({'from': previous.version, 'to': policy.version})}"
         if previous
@@ -142,6 +143,8 @@ def reconsent(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "policy": policy,
             "previous": previous,
+            "changed_versions": [v for v in changes.versions if v.summary_of_changes.strip()],
+            "chosen_under": changes.chosen_under,
             "policy_path": policy_path(policy.version),
             "diff_path": diff_path,
             "form": form,

@@ -6,7 +6,7 @@ from typing import cast
 
 import pytest
 import time_machine
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.models import MinorAccount
-from consent import ledger, selectors, services, throttling
+from consent import cache_reads, ledger, selectors, services, throttling
 from consent.models import Method, ServiceToken
 from consent.serializers import CheckResultSerializer, check_result_data
 from tests.factories import (
@@ -190,6 +190,11 @@ def test_a_batch_answers_every_pair_and_lists_unknown_users(user, service, newsl
     assert body["unknown_users"] == [987654]
 
 
+def test_a_batch_of_unknown_users_only_lists_them_all(service, newsletter):
+    body = batch(service, [987654, 987655], ["newsletter"]).json()
+    assert (body["results"], body["unknown_users"]) == ([], [987654, 987655])
+
+
 def test_a_batch_of_more_than_1000_pairs_is_400(service, newsletter):
     PurposeFactory(key="ads")
     response = batch(service, list(range(1, 502)), ["newsletter", "ads"])
@@ -254,6 +259,64 @@ def test_a_check_costs_one_query_once_the_cache_is_warm(user, service, newslette
     with CaptureQueriesContext(connection) as queries:
         assert check(service, user.pk).json()["allowed"] is True
     assert len(queries) == 1  # the user's facts: minor, restricted (never cached: see selectors)
+
+
+class CacheRoundTrips:
+    """Counts calls to the cache, one per outermost call: a backend's `get_many` may be made of
+    its own `get`s (in memory), while on Redis it is one round trip."""
+
+    METHODS = ("get", "get_many", "set", "set_many", "add", "incr", "delete", "delete_many")
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        self._depth = 0
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        for name in self.METHODS:
+            monkeypatch.setattr(backend, name, self._counted(getattr(backend, name)))
+        # On Redis the check reads through its own client, not the backend's methods.
+        monkeypatch.setattr(cache_reads, "get_many", self._counted(cache_reads.get_many))
+
+    def _counted(self, method):
+        def call(*args, **kwargs):
+            if self._depth == 0:
+                self.count += 1
+            self._depth += 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._depth -= 1
+
+        return call
+
+
+@pytest.fixture
+def many_users(newsletter):
+    users = UserFactory.create_batch(20)
+    for user in users[::2]:
+        give(user, newsletter)
+    return [u.pk for u in users]
+
+
+def test_a_warm_batch_reads_every_users_state_in_one_cache_round_trip(
+    monkeypatch, many_users, newsletter
+):
+    selectors.consent_check(many_users, [newsletter])  # fills the caches
+    round_trips = CacheRoundTrips(monkeypatch)
+    results = selectors.consent_check(many_users, [newsletter])
+    assert round_trips.count == 1
+    assert [r.allowed for r in results] == [True, False] * 10
+
+
+def test_a_cold_batch_costs_the_same_whatever_the_number_of_users(
+    monkeypatch, many_users, newsletter
+):
+    cache.clear()
+    round_trips = CacheRoundTrips(monkeypatch)
+    with CaptureQueriesContext(connection) as queries:
+        results = selectors.consent_check(many_users, [newsletter])
+    assert round_trips.count == 2  # read every projection, store the missing ones
+    assert len(queries) == 2  # the users' facts, their ledger events
+    assert [r.allowed for r in results] == [True, False] * 10
 
 
 def test_the_direct_answer_is_what_the_serializer_would_give(user, newsletter):

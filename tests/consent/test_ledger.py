@@ -2,7 +2,9 @@
 event invalidates at once, and the rules of giving, withdrawing and refusing."""
 
 import datetime
+import hashlib
 import io
+import json
 
 import pytest
 import time_machine
@@ -121,6 +123,43 @@ def test_verify_consent_ledger_names_an_event_edited_behind_the_orms_back(user):
     edited = withdraw(user, purpose)
     give(user, purpose)
     tamper(f"UPDATE {TABLE} SET decision = 'given' WHERE id = %s", [edited.pk])  # noqa: S608
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_consent_ledger", stdout=io.StringIO(), stderr=err)
+    assert f"event #{edited.seq}: its content does not match its hash" in err.getvalue()
+
+
+def test_an_event_recorded_before_purpose_snapshots_keeps_the_hash_it_was_given(user, monkeypatch):
+    purpose = PurposeFactory()
+    monkeypatch.setattr(ledger, "purpose_snapshot", lambda purpose: None)
+    legacy = give(user, purpose)
+    monkeypatch.undo()
+    # The hash as it was computed before snapshots were kept: these fields and no others.
+    fields = {
+        "uuid": str(legacy.uuid),
+        "subject_key": legacy.subject_key,
+        "seq": legacy.seq,
+        "purpose": purpose.key,
+        "decision": legacy.decision,
+        "policy_version": legacy.policy_version.version if legacy.policy_version else None,
+        "method": legacy.method,
+        "actor": legacy.actor,
+        "actor_user_id": legacy.actor_user_id,
+        "created_at": legacy.created_at.isoformat(),
+    }
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    assert legacy.hash == hashlib.sha256((ledger.GENESIS + canonical).encode()).hexdigest()
+    withdraw(user, purpose)  # a new event, with its snapshot, on the old chain
+    assert "2 events in 1 chains" in verify()
+
+
+def test_verify_consent_ledger_catches_an_edited_purpose_snapshot(user):
+    purpose = PurposeFactory()
+    edited = give(user, purpose)
+    withdraw(user, purpose)
+    forged = json.dumps({**edited.purpose_snapshot, "description": "Something else."})
+    value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    tamper(f"UPDATE {TABLE} SET purpose_snapshot = {value} WHERE id = %s", [forged, edited.pk])  # noqa: S608
     err = io.StringIO()
     with pytest.raises(CommandError):
         call_command("verify_consent_ledger", stdout=io.StringIO(), stderr=err)

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from consent import ledger, services
-from consent.models import Method
+from consent.models import ConsentEvent, Method
 from consent.receipts import receipt_for
 from requests_dsar.models import AuditLogEntry
 from tests.factories import PolicyVersionFactory, PurposeFactory, ThirdPartyFactory, UserFactory
@@ -120,3 +120,40 @@ def test_a_receipt_download_is_audited(user, user_client):
     user_client.get(reverse("consent:receipt", args=[event.uuid]))
     entry = AuditLogEntry.objects.get(action="consent.receipt_downloaded")
     assert (entry.actor_user_id, entry.data) == (user.pk, {"event": str(event.uuid)})
+
+
+# --- The purpose as it was when the decision was made ---------------------------------------------
+
+
+def test_a_third_party_added_to_a_purpose_after_the_event_is_not_on_its_receipt(user):
+    purpose = advertising()
+    event = give(user, purpose)
+    purpose.third_parties.add(ThirdPartyFactory(name="LateCo"))
+    entry = receipt_for(ConsentEvent.objects.get(pk=event.pk))["services"][0]["purposes"][0]
+    assert entry["thirdPartyName"] == "AdCo, Pixel"
+
+
+def test_a_purpose_described_anew_after_the_event_keeps_its_old_words_on_the_receipt(user):
+    purpose = PurposeFactory(name="Newsletter", description="A monthly letter.")
+    event = give(user, purpose)
+    purpose.description = "A daily letter, shared with partners."
+    purpose.pii_categories = ["6 - Health"]
+    purpose.save()
+    receipt = receipt_for(ConsentEvent.objects.get(pk=event.pk))
+    assert receipt["services"][0]["purposes"][0]["purpose"] == "Newsletter: A monthly letter."
+    assert receipt["sensitive"] is False
+
+
+def test_a_receipt_from_a_snapshot_is_valid_against_the_kantara_schema(user):
+    event = give(user, advertising())
+    jsonschema.validate(receipt_for(ConsentEvent.objects.get(pk=event.pk)), SCHEMA)
+
+
+def test_an_event_recorded_before_snapshots_were_kept_shows_the_purpose_as_it_is_now(user):
+    purpose = advertising()
+    event = give(user, purpose)
+    event.purpose_snapshot = None  # as events recorded before the snapshot column existed
+    purpose.third_parties.add(ThirdPartyFactory(name="LateCo"))
+    receipt = receipt_for(event)
+    jsonschema.validate(receipt, SCHEMA)
+    assert receipt["services"][0]["purposes"][0]["thirdPartyName"] == "AdCo, LateCo, Pixel"

@@ -128,3 +128,80 @@ def test_unticking_a_consent_given_before_withdraws_it(user, user_client, newsle
 def test_a_next_leading_off_the_site_is_replaced_by_the_dashboard(user_client, material, target):
     response = user_client.post(PROMPT, {"next": target})
     assert response.url == reverse("dashboard:home")
+
+
+# --- A material version followed by a minor one ---------------------------------------------------
+
+
+@pytest.fixture
+def signed_up_under_1_0(user, newsletter):
+    """The user made their choices at sign-up under 1.0, in effect since last month."""
+    PolicyVersionFactory(
+        version="1.0", effective_on=timezone.localdate() - datetime.timedelta(days=30)
+    )
+    services.consent_choices_record(
+        user=user, choices={newsletter: True}, method=Method.SIGNUP_FORM, actor=user
+    )
+
+
+@pytest.fixture
+def material_then_minor(signed_up_under_1_0):
+    """A material 2.0 took effect last week, then a minor 2.1 today, before the user came back."""
+    material = PolicyVersionFactory(
+        version="2.0",
+        is_material=True,
+        summary_of_changes="We now share your data with partners.",
+        effective_on=timezone.localdate() - datetime.timedelta(days=7),
+    )
+    minor = PolicyVersionFactory(version="2.1", summary_of_changes="Typos fixed.")
+    return material, minor
+
+
+def test_a_material_version_followed_by_a_minor_one_still_asks_for_new_choices(
+    user_client, material_then_minor
+):
+    response = user_client.get("/dashboard/")
+    assert response.status_code == 302
+    assert response.url.startswith(PROMPT)
+
+
+def test_choices_made_under_the_minor_version_after_the_material_one_are_enough(
+    user, user_client, newsletter, material_then_minor
+):
+    services.consent_choices_record(
+        user=user, choices={newsletter: False}, method=Method.RECONSENT_PROMPT, actor=user
+    )
+    assert user_client.get("/dashboard/").status_code == 200
+
+
+def test_a_minor_version_after_choices_made_under_the_material_one_asks_nothing(
+    user, user_client, newsletter, signed_up_under_1_0
+):
+    PolicyVersionFactory(
+        version="2.0",
+        is_material=True,
+        effective_on=timezone.localdate() - datetime.timedelta(days=7),
+    )
+    services.consent_choices_record(
+        user=user, choices={newsletter: True}, method=Method.RECONSENT_PROMPT, actor=user
+    )
+    PolicyVersionFactory(version="2.1")
+    assert user_client.get("/dashboard/").status_code == 200
+
+
+def test_the_prompt_shows_what_changed_since_the_version_the_user_last_chose_under(
+    user_client, material_then_minor
+):
+    html = user_client.get(PROMPT).content.decode()
+    assert 'href="/privacy/policy/diff/?from=1.0&amp;to=2.1"' in html
+    assert "We now share your data with partners." in html
+    assert "Typos fixed." in html
+
+
+def test_a_cached_answer_does_not_outlive_the_version_it_was_given_under(
+    user, user_client, signed_up_under_1_0
+):
+    # Answered (nothing due) while 1.0 is in force; then a material 2.0 comes into force.
+    assert user_client.get("/dashboard/").status_code == 200
+    PolicyVersionFactory(version="2.0", is_material=True)
+    assert user_client.get("/dashboard/").status_code == 302
