@@ -6,7 +6,8 @@ in its own process, keeping nothing). The bench plays the one worker: it runs th
 task runs (`notices.tasks.fan_out_broadcast`: `fanout.broadcast_step` until done) in this process,
 so the figure is the fan-out's own cost, not the broker's. Printed beside it: the same fan-out
 with e-mail to memory (the SMTP round trips' share) and the floor, a plain bulk INSERT of the same
-message rows. Figures, not assertions.
+message rows, then each fan-out's time as a multiple of the floor's (per notice, so runs of
+different sizes compare). Figures, not assertions.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def smtp_server() -> tuple[subprocess.Popen[bytes], int]:
 
 
 def fan_out(ids: list[int], label: str) -> float:
-    """One incident notice to `ids`, as one worker sends it; returns notices per second."""
+    """One incident notice to `ids`, as one worker sends it; returns the seconds it took."""
     from notices import incidents
     from notices.fanout import broadcast_step
     from notices.models import EmailState, Incident, Message
@@ -115,11 +116,11 @@ def fan_out(ids: list[int], label: str) -> float:
         f"{connection.vendor:10} {label:28} {len(ids):6} notices in {elapsed:6.2f} s = "
         f"{rate:7.0f} notices/s ({sent} e-mails sent)"
     )
-    return rate
+    return elapsed
 
 
-def floor_insert(ids: list[int]) -> None:
-    """The floor: the same message rows in one bulk INSERT, nothing else."""
+def floor_insert(ids: list[int]) -> float:
+    """The floor: the same message rows in one bulk INSERT, nothing else; returns seconds."""
     from notices.models import Broadcast, EmailState, Message
 
     broadcast = Broadcast.objects.create(
@@ -151,6 +152,13 @@ def floor_insert(ids: list[int]) -> None:
         f"{connection.vendor:10} {'floor: bulk INSERT only':28} {len(ids):6} rows in "
         f"{elapsed:6.2f} s = {len(ids) / elapsed:7.0f} rows/s"
     )
+    return elapsed
+
+
+def ratio(label: str, seconds: float, count: int, floor_seconds: float, floor_count: int) -> None:
+    """A run's time per notice as a multiple of the floor's time per row."""
+    times = (seconds / count) / (floor_seconds / floor_count)
+    print(f"{connection.vendor:10} {label:28} / floor = {times:7.1f}x")
 
 
 def main() -> None:
@@ -170,11 +178,13 @@ def main() -> None:
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
         settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
         settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        fan_out(populate(USERS, "smtp"), "e-mail over SMTP")
+        smtp = fan_out(populate(USERS, "smtp"), "e-mail over SMTP")
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
         memory = populate(USERS, "memory")
-        fan_out(memory, "e-mail to memory")
-        floor_insert(memory)
+        in_memory = fan_out(memory, "e-mail to memory")
+        floor = floor_insert(memory)
+        ratio("e-mail over SMTP", smtp, USERS, floor, len(memory))
+        ratio("e-mail to memory", in_memory, USERS, floor, len(memory))
     finally:
         sink.terminate()
         sink.wait(timeout=10)

@@ -1,17 +1,26 @@
 """Sending: one message's e-mail, and the batch-by-batch fan-out of a broadcast.
 
-Idempotent and resumable. A broadcast's audience is walked by ascending user id; each batch first
-gets one `Message` per user (the unique (broadcast, user) row is the memory of who has been
-reached), then each pending e-mail is claimed (pending -> sending) before it goes out and marked
-sent after. A redelivered task, a second worker or the sweep finds claimed rows and moves on, so
-nobody is told twice; a worker killed mid-batch is resumed from the rows still pending. A row it
-died on stays "sending" (it may or may not have gone out) and is not sent again.
+Idempotent and resumable. A broadcast's audience is walked by ascending user id from a cursor
+stored on the broadcast (the highest id reached), so each batch reads only the next users, never
+the whole audience again. Each batch first gets one `Message` per user (the unique
+(broadcast, user) row is the memory of who has been reached) and moves the cursor in the same
+transaction, then each pending e-mail is claimed (pending -> sending) before it goes out and
+marked sent after. A redelivered task, a second worker or the sweep finds claimed rows and moves
+on, so nobody is told twice; a worker killed mid-batch is resumed from the cursor and the rows
+still pending. A row it died on stays "sending" (it may or may not have gone out) and is not sent
+again.
+
+When the walk reaches the end, one last pass looks for users it passed over who joined the
+audience while it ran (an account reactivated, data added in the category), and the audience is
+closed (`audience_closed_at`): from then on nothing adds a message to the broadcast, so retrying
+its failed e-mails later never tells someone who signed up since.
 
 Mail bodies are our own wording and a link; logs carry ids and counts only.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import logging
 import smtplib
@@ -20,10 +29,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db.models import Count, Exists, Max, OuterRef
+from django.db import transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+
+from accounts.models import User
 
 from .audience import audience_users
 from .models import MANDATORY_CATEGORIES, Broadcast, EmailState, Message, Preference
@@ -130,18 +142,7 @@ def send_message_email(message_id: int) -> bool:
     return message is not None and send_one(message)
 
 
-def _create_next_batch(broadcast: Broadcast, batch_size: int) -> int:
-    """Add a message for the next users of the audience who have none yet. Idempotent.
-
-    Not "after the highest id recorded": someone who joined the audience late (verified their
-    address after the fan-out passed their id) is still reached.
-    """
-    already = Message.objects.filter(broadcast=broadcast, user=OuterRef("pk"))
-    users = list(
-        audience_users(broadcast.audience).exclude(Exists(already)).order_by("pk")[:batch_size]
-    )
-    if not users:
-        return 0
+def _add_messages(broadcast: Broadcast, users: list[User]) -> None:
     opted_out = set(
         Preference.objects.filter(
             user__in=users, category=broadcast.category, email=False
@@ -178,7 +179,64 @@ def _create_next_batch(broadcast: Broadcast, batch_size: int) -> int:
             )
         )
     Message.objects.bulk_create(messages, ignore_conflicts=True)
-    return len(users)
+
+
+def _next_users(broadcast: Broadcast, cursor: int, batch_size: int) -> tuple[list[User], int]:
+    """The walk's next users after `cursor` and the cursor after them (0: the walk is over).
+
+    A listed audience is walked along its list (stored sorted by `validate_audience`): each
+    batch asks about the next ids only, never the whole list again. Listed ids that cannot be
+    told are passed over, so a batch may find fewer users than it read ids.
+    """
+    if broadcast.audience.get("kind") == "users":
+        ids: list[int] = broadcast.audience["ids"]
+        start = bisect.bisect_right(ids, cursor)
+        window = ids[start : start + batch_size]
+        if not window:
+            return [], 0
+        listed = audience_users({"kind": "users", "ids": window})
+        return list(listed.order_by("pk")), window[-1]
+    audience = audience_users(broadcast.audience)
+    users = list(audience.filter(pk__gt=cursor).order_by("pk")[:batch_size])
+    return users, users[-1].pk if users else 0
+
+
+def _create_next_batch(broadcast: Broadcast, batch_size: int) -> tuple[int, bool]:
+    """Add a message for the next users of the audience. Idempotent. Returns how many users
+    were added, and whether the audience is closed (nobody will be added any more).
+
+    The walk goes on from the stored cursor; the messages and the new cursor are written in one
+    transaction, and the cursor only moves forward (a second worker on the same broadcast adds
+    nothing twice). At the end of the walk, the users it passed over who have no message yet
+    are added, batch by batch; when there are none left the audience is closed.
+    """
+    if broadcast.audience_closed_at is not None:
+        return 0, True
+    cursor = broadcast.cursor or 0
+    users, reached = _next_users(broadcast, cursor, batch_size)
+    if reached:
+        with transaction.atomic():
+            _add_messages(broadcast, users)
+            Broadcast.objects.filter(pk=broadcast.pk).filter(
+                Q(cursor__isnull=True) | Q(cursor__lt=reached)
+            ).update(cursor=reached)
+        return len(users), False
+    # The walk is over: those it passed over who joined the audience after it went by. One
+    # query over the audience, once per broadcast (more only if that many joined meanwhile).
+    already = Message.objects.filter(broadcast=broadcast, user=OuterRef("pk"))
+    late = list(
+        audience_users(broadcast.audience)
+        .filter(pk__lte=cursor)
+        .exclude(Exists(already))
+        .order_by("pk")[:batch_size]
+    )
+    if late:
+        _add_messages(broadcast, late)
+        return len(late), False
+    Broadcast.objects.filter(pk=broadcast.pk, audience_closed_at__isnull=True).update(
+        audience_closed_at=timezone.now()
+    )
+    return 0, True
 
 
 def _send_pending(broadcast: Broadcast, batch_size: int) -> int:
@@ -209,10 +267,10 @@ def broadcast_step(*, broadcast_id: int, batch_size: int = BATCH_SIZE) -> bool:
     Broadcast.objects.filter(pk=broadcast.pk).update(last_activity_at=timezone.now())
     pending = broadcast.messages.filter(email_state=EmailState.PENDING)
     has_pending = pending.exists()
-    created = 0 if has_pending else _create_next_batch(broadcast, batch_size)
+    created, closed = (0, False) if has_pending else _create_next_batch(broadcast, batch_size)
     sent = _send_pending(broadcast, batch_size)
     logger.info("broadcast %s: %s added, %s e-mailed in this batch", broadcast.pk, created, sent)
-    if pending.exists() or has_pending or created == batch_size:
+    if pending.exists() or has_pending or not closed:
         return True
     Broadcast.objects.filter(pk=broadcast.pk, state=Broadcast.State.SENDING).update(
         state=Broadcast.State.DONE, finished_at=timezone.now()

@@ -344,7 +344,11 @@ def update_send_problem(update: IncidentUpdate) -> str:
 
 @transaction.atomic
 def incident_update_send(*, update: IncidentUpdate, actor: User | None) -> Broadcast:
-    """Send an update to everyone the incident's notice reached. Once per update."""
+    """Send an update to everyone the incident's notice reached. Once per update; refused when
+    none of them can be told any more.
+
+    The incident's notice's messages are that list: the inbox retention keeps them while the
+    incident is open."""
     locked = (
         IncidentUpdate.objects.select_for_update(of=("self",))
         .select_related("incident__broadcast", "broadcast")
@@ -356,13 +360,20 @@ def incident_update_send(*, update: IncidentUpdate, actor: User | None) -> Broad
     if problem:
         raise ValidationError(problem)
     incident = locked.incident
+    audience = {"kind": "broadcast", "id": incident.broadcast_id}
+    if not audience_users(audience).exists():
+        raise ValidationError(
+            "Nobody the incident's notice reached can be told any more: their accounts were "
+            "closed or erased, or their messages were removed after the incident was closed. "
+            "The update was not sent."
+        )
     broadcast = services.broadcast_create(
         source=f"incident-update:{locked.pk}",
         kind=Broadcast.Kind.INCIDENT_UPDATE,
         category=Category.SECURITY_INCIDENTS,
         title=(UPDATE_PREFIX + incident.title)[: services.TITLE_MAX_LENGTH],
         body=update_notice_body(locked),
-        audience={"kind": "broadcast", "id": incident.broadcast_id},
+        audience=audience,
         created_by=actor,
     )
     locked.broadcast = broadcast

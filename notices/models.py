@@ -2,16 +2,18 @@
 broadcast: security incidents, transfer notices and the end of the service.
 
 A `Message` is one notice to one user: the inbox row and, by the user's preference, an e-mail.
-A `Broadcast` is a fan-out: its audience is a stored description resolved batch by batch, and
-the unique (broadcast, user) message row is the memory of who has been reached, so a resumed or
-repeated fan-out never notifies anyone twice.
+A `Broadcast` is a fan-out: its audience is a stored description walked batch by batch in
+ascending user id from a stored cursor, and the unique (broadcast, user) message row is the
+memory of who has been reached, so a resumed or repeated fan-out never notifies anyone twice.
+Once the walk has finished the audience is closed: retrying failed e-mails never reaches anyone
+new.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -72,6 +74,10 @@ class Broadcast(models.Model):
     # The notice asks each user to accept or object (a transfer that needs new consent).
     requires_response = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=State.choices, default=State.SENDING)
+    # The fan-out's walk of the audience: the highest user id it has reached (None before its
+    # first batch), and when it finished. After that no message is added to this broadcast.
+    cursor = models.BigIntegerField(null=True, blank=True, editable=False)
+    audience_closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -262,10 +268,13 @@ class ServiceTermination(models.Model):
     class Meta:
         ordering = ["-announced_at"]
         constraints = [
+            # A unique index on a constant over the active rows: a second active row collides
+            # with the first (a unique column would not: NULLs are distinct from each other).
             models.UniqueConstraint(
-                fields=["cancelled_at"],
+                Value(True),
                 condition=Q(cancelled_at__isnull=True),
                 name="one_active_termination",
+                violation_error_message="The end of the service is already announced.",
             )
         ]
 

@@ -235,16 +235,31 @@ def broadcast_create(
 
 
 def broadcast_retry_failed(*, broadcast: Broadcast) -> int:
-    """Queue the failed e-mails of a broadcast again and restart its fan-out."""
+    """Queue the failed e-mails of a broadcast again and restart its fan-out.
+
+    Only the e-mails of messages already written go out again: a finished broadcast's audience
+    is closed, so nobody who joined since is told (an old incident's notice reaches no one who
+    signed up after it).
+    """
     with transaction.atomic():
-        retried = broadcast.messages.filter(email_state=EmailState.FAILED).update(
+        locked = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+        retried = locked.messages.filter(email_state=EmailState.FAILED).update(
             email_state=EmailState.PENDING, email_attempts=0
         )
         if retried:
-            Broadcast.objects.filter(pk=broadcast.pk).update(
-                state=Broadcast.State.SENDING, finished_at=None, last_activity_at=timezone.now()
+            now = timezone.now()
+            # Closed already when its walk ended; a broadcast finished before the walk recorded
+            # that (an older row) is closed here, at the latest.
+            closed = locked.audience_closed_at
+            if closed is None and locked.state == Broadcast.State.DONE:
+                closed = locked.finished_at or now
+            Broadcast.objects.filter(pk=locked.pk).update(
+                state=Broadcast.State.SENDING,
+                finished_at=None,
+                last_activity_at=now,
+                audience_closed_at=closed,
             )
-            broadcast_start(broadcast.pk)
+            broadcast_start(locked.pk)
     return retried
 
 

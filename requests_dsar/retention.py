@@ -72,7 +72,9 @@ class Target:
     # ANONYMIZE: field -> value written.
     anonymize: Mapping[str, Any] = field(default_factory=dict)
     # Effects outside the table (files in storage, sessions), run on a batch before its
-    # transaction: storage I/O never holds row locks.
+    # transaction: storage I/O never holds row locks. It is given exactly the rows found
+    # eligible (expiry and holds checked) just before it runs, and only those rows are then
+    # removed: a row a hold protects keeps its files, and no row goes without its files.
     before_remove: Callable[[models.QuerySet[Any]], None] | None = None
     # A removal other than a plain delete or update of the batch; returns the rows removed.
     remove: Callable[[models.QuerySet[Any]], int] | None = None
@@ -315,7 +317,13 @@ def _sweep_target(
                 return removed, True
         batch = rest.filter(pk__lte=upper)
         if target.before_remove is not None:
-            target.before_remove(batch)
+            # Holds are checked again now, just before any file goes; then exactly these rows
+            # lose their files, and only these can be removed (a hold released meanwhile must
+            # not let a row go whose files were kept).
+            chosen = list(batch.values_list("pk", flat=True))
+            if chosen:
+                target.before_remove(target.model._default_manager.filter(pk__in=chosen))
+            batch = eligible_rows(target, cutoff, now).filter(pk__in=chosen)
         with transaction.atomic():
             # Expiry and holds are checked again by the statement that removes the rows.
             removed += _remove_batch(target, batch)
@@ -546,6 +554,14 @@ def _message_texts(cutoff: datetime.datetime) -> models.QuerySet[Any]:
     return _of_requests_closed_before("requests_dsar.RequestMessage", cutoff).exclude(body="")
 
 
+def _request_texts(cutoff: datetime.datetime) -> models.QuerySet[Any]:
+    """Closed requests still holding the requester's free text or a signed-out requester's
+    address (the request row itself stays: it is the record that the request was handled)."""
+    return DataSubjectRequest.objects.filter(
+        status__in=CLOSED_STATUSES, status_changed_at__lt=cutoff
+    ).exclude(details="", contact_email="")
+
+
 def _correction_values(cutoff: datetime.datetime) -> models.QuerySet[Any]:
     return _of_requests_closed_before("requests_dsar.AppliedCorrection", cutoff).exclude(
         before="", after=""
@@ -637,12 +653,32 @@ def _delete_guardian_document_files(guardianships: models.QuerySet[Any]) -> None
         delete_stored(document.storage_name)
 
 
+def _broadcasts_still_needing_their_audience() -> models.QuerySet[Any]:
+    """Broadcasts whose message rows are still the list of who they reached: one being sent,
+    an open incident's notice (its updates go to the same people), a transfer notice until the
+    transfer takes effect, and the announcement of an end of the service that may still be
+    cancelled (the cancellation goes to those told)."""
+    return (
+        apps.get_model("notices.Broadcast")
+        .objects.filter(
+            Q(state="sending")
+            | Q(incident__status="open")
+            | Q(transfer__effective_on__gte=timezone.localdate())
+            | Q(
+                termination__isnull=False,
+                termination__cancelled_at__isnull=True,
+                termination__executed_at__isnull=True,
+            )
+        )
+        .values("pk")
+    )
+
+
 def _inbox_messages(cutoff: datetime.datetime) -> models.QuerySet[Any]:
-    # A broadcast still being sent needs its rows: they are its memory of who was reached.
     return (
         apps.get_model("notices.Message")
         .objects.filter(created_at__lt=cutoff)
-        .exclude(broadcast__state="sending")
+        .exclude(broadcast__in=_broadcasts_still_needing_their_audience())
     )
 
 
@@ -689,9 +725,18 @@ register_rule(
     "closed_request_evidence",
     label="Closed requests' evidence",
     removes="Of requests closed longer than the period: verification codes, the text of "
-    "request messages, the before and after values of applied corrections.",
+    "request messages, the before and after values of applied corrections, the request's "
+    "details and the contact address of a requester who was not signed in.",
     default_days=180,
     targets=[
+        Target(
+            "requests_dsar.DataSubjectRequest",
+            Action.ANONYMIZE,
+            _request_texts,
+            anonymize={"details": "", "contact_email": ""},
+            held_by_user=("subject_id", "requester_id"),
+            held_by_request=("pk",),
+        ),
         Target(
             "requests_dsar.VerificationCode",
             Action.DELETE,
@@ -716,8 +761,8 @@ register_rule(
             held_by_request=REQUEST,
         ),
     ],
-    keeps="The request row, its status history, the de-identified erasure record and the "
-    "audit log.",
+    keeps="The request row (its type, dates and status), its status history, the "
+    "de-identified erasure record and the audit log.",
     order=40,
 )
 register_rule(
@@ -762,6 +807,9 @@ register_rule(
     "inbox_messages",
     label="Inbox messages",
     removes="Site messages older than the period.",
+    keeps="Messages of a notice whose recipients may still hear more: one being sent, an open "
+    "security incident's notice, a transfer notice before the transfer takes effect, and an "
+    "announced end of the service not yet cancelled or carried out.",
     default_days=365,
     targets=[Target("notices.Message", Action.DELETE, _inbox_messages, ("user_id",))],
     order=70,

@@ -8,6 +8,7 @@ import re
 import smtplib
 
 import pytest
+import time_machine
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from notices import incidents
 from notices.models import Broadcast, Category, EmailState, Incident, IncidentUpdate, Message
+from requests_dsar import retention
 from requests_dsar.models import AuditLogEntry
 from tests.factories import (
     LoginEventFactory,
@@ -347,6 +349,8 @@ def test_failed_e_mails_show_in_the_progress_and_are_retried(
     retry = reverse("admin:notices_broadcast_retry", args=[incident.broadcast_id])
     assert retry in page
 
+    # Someone signs up after the notice went out: the incident is not theirs.
+    newcomer = UserFactory()
     # The server takes it now; the officer retries.
     monkeypatch.setattr(RefusingOne, "refused", set())
     assert "Retry 1 e-mail" in client.get(retry).content.decode()
@@ -356,6 +360,10 @@ def test_failed_e_mails_show_in_the_progress_and_are_retried(
     states = dict(Message.objects.values_list("user_id", "email_state"))
     assert states[refused.pk] == states[fine.pk] == EmailState.SENT
     assert [m.to for m in mail.outbox].count([refused.email]) == 1
+    assert not newcomer.messages.exists()
+    assert [newcomer.email] not in [m.to for m in mail.outbox]
+    incident.broadcast.refresh_from_db()
+    assert incident.broadcast.state == Broadcast.State.DONE
     assert AuditLogEntry.objects.filter(action="notices.broadcast_retried").exists()
 
 
@@ -435,6 +443,48 @@ def test_an_update_goes_to_exactly_the_people_the_incident_reached(
     assert not newcomer.messages.exists()
     actions = set(AuditLogEntry.objects.values_list("action", flat=True))
     assert {"notices.incident_update_added", "notices.incident_update_sent"} <= actions
+
+
+def test_an_update_a_year_later_still_reaches_everyone_the_open_incident_told(
+    officer, django_capture_on_commit_callbacks
+):
+    _staff, client = officer
+    affected = UserFactory.create_batch(2)
+    ids = "\n".join(str(u.pk) for u in affected).encode()
+    incident = declare(
+        client, audience_kind="users", user_file=SimpleUploadedFile("i.txt", ids, "text/plain")
+    )
+    send(client, incident, django_capture_on_commit_callbacks)
+    update = add_update(client, incident, "The investigation is over.")
+
+    # A year and more later the nightly sweep has removed old inbox messages, but not the
+    # notice of an incident still open: its rows are the list of who to update.
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=400)):
+        retention.retention_sweep(categories=["inbox_messages"])
+        with django_capture_on_commit_callbacks(execute=True):
+            broadcast = incidents.incident_update_send(update=update, actor=officer[0])
+
+    told = sorted(broadcast.messages.values_list("user_id", flat=True))
+    assert told == sorted(u.pk for u in affected)
+
+
+def test_an_update_nobody_can_receive_any_more_is_refused_with_a_message(
+    officer, django_capture_on_commit_callbacks
+):
+    staff, client = officer
+    affected = UserFactory()
+    upload = SimpleUploadedFile("i.txt", str(affected.pk).encode(), "text/plain")
+    incident = declare(client, audience_kind="users", user_file=upload)
+    send(client, incident, django_capture_on_commit_callbacks)
+    affected.is_active = False  # the account was closed since
+    affected.save(update_fields=["is_active"])
+    update = add_update(client, incident, "More news.")
+
+    with pytest.raises(ValidationError, match="Nobody the incident's notice reached"):
+        incidents.incident_update_send(update=update, actor=staff)
+    update.refresh_from_db()
+    assert update.broadcast is None
+    assert Broadcast.objects.count() == 1
 
 
 def test_an_update_waits_until_the_incident_notice_has_reached_everyone(

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -88,6 +89,27 @@ def test_a_malformed_date_is_a_clear_error():
 def test_a_second_announcement_is_refused_while_one_is_active():
     announce()
     with pytest.raises(ValidationError, match="already announced"):
+        announce(ENDS_ON + datetime.timedelta(days=5))
+    assert ServiceTermination.objects.count() == 1
+
+
+def test_the_database_allows_one_active_announcement_and_any_number_cancelled():
+    ServiceTermination.objects.create(ends_on=ENDS_ON, cancelled_at=timezone.now())
+    ServiceTermination.objects.create(ends_on=ENDS_ON, cancelled_at=timezone.now())
+    ServiceTermination.objects.create(ends_on=ENDS_ON)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ServiceTermination.objects.create(ends_on=ENDS_ON + datetime.timedelta(days=1))
+    assert ServiceTermination.objects.filter(cancelled_at__isnull=True).count() == 1
+
+
+def test_an_announcement_racing_another_is_refused_by_the_database_with_a_clear_message(
+    monkeypatch,
+):
+    announce()
+    # The other announcement is not visible yet to this one's check (two at the same moment):
+    # the database's unique index is what refuses it.
+    monkeypatch.setattr(termination, "_active", ServiceTermination.objects.none)
+    with pytest.raises(ValidationError, match="just announced by someone else"):
         announce(ENDS_ON + datetime.timedelta(days=5))
     assert ServiceTermination.objects.count() == 1
 

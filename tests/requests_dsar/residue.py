@@ -24,6 +24,7 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from accounts.models import User
+from notices import services as notice_services
 from requests_dsar import services
 from tests.factories import LoginEventFactory, ProfileFactory, UserFactory
 
@@ -68,6 +69,7 @@ def rich_account() -> RichAccount:
         "token_name": f"my laptop {tag}",
         "question": f"Which data do you hold about my cat {tag}?",
         "message": f"Also my dog {tag}, please",
+        "notice": f"Your parcel {tag} is waiting",
     }
     user = cast(User, UserFactory(email=v["email"]))
     ProfileFactory(
@@ -109,6 +111,12 @@ def rich_account() -> RichAccount:
         subject=user, requester=user, type="question", details=v["question"], reauthenticated=True
     )
     services.dsar_message_post(request=question, author=user, body=v["message"], from_staff=False)
+    # An inbox message (titles are our wording; this one is unique to find it again) and an
+    # e-mail preference.
+    notice_services.notify(
+        user=user, category="service_notices", title=v["notice"], body="Come and see."
+    )
+    notice_services.preferences_update(user=user, choices={"policy_changes": False})
     return RichAccount(
         user=user,
         values=v,

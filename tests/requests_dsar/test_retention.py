@@ -19,8 +19,14 @@ from django.utils import timezone
 from accounts.models import AccessLogEntry, Guardianship, LoginEvent, User
 from consent.ledger import consent_record, user_subject_key
 from consent.models import ConsentEvent, ConsentEventContext
-from notices.models import Broadcast, Message
-from requests_dsar import retention
+from notices.models import (
+    Broadcast,
+    Incident,
+    Message,
+    ServiceTermination,
+    TransferNotice,
+)
+from requests_dsar import export, retention
 from requests_dsar.models import (
     AppliedCorrection,
     AuditLogEntry,
@@ -183,6 +189,81 @@ def test_a_hold_on_the_subject_keeps_the_evidence_of_their_requests():
     retention.retention_sweep()
 
     assert evidence_left(request) == (True, True, True)
+
+
+def test_a_hold_placed_mid_sweep_keeps_that_users_rows_not_yet_removed(monkeypatch):
+    first, second = UserFactory(), UserFactory()
+    for _ in range(3):
+        access_row(first, 200)
+        access_row(second, 200)
+    remove_batch = retention._remove_batch
+
+    def remove_then_hold(target, batch):
+        removed = remove_batch(target, batch)
+        if not LegalHold.objects.exists():  # an officer places a hold after the first batch
+            hold(user=second)
+        return removed
+
+    monkeypatch.setattr(retention, "_remove_batch", remove_then_hold)
+    result = retention.retention_sweep(categories=["access_log"], batch_size=2)
+
+    # The first batch took one row of each; after it, only the unheld user's rows went.
+    assert list(AccessLogEntry.objects.values_list("user_id", flat=True)) == [second.pk] * 2
+    assert result.removed["access_log"] == 4
+
+
+def test_an_archive_goes_only_with_its_file_even_if_its_hold_is_released_meanwhile(monkeypatch):
+    held_user, other = UserFactory(), UserFactory()
+    kept = archive(
+        DataSubjectRequestFactory(subject=held_user, status="completed"),
+        expired_days_ago=30,
+        file_deleted=False,
+    )
+    gone = archive(
+        DataSubjectRequestFactory(subject=other, status="completed"),
+        expired_days_ago=30,
+        file_deleted=False,
+    )
+    the_hold = hold(user=held_user)
+    delete_file = export.archive_delete_file
+
+    def delete_then_release(archive, **kwargs):
+        delete_file(archive, **kwargs)
+        # Released while the batch's files go: the held archive's file was not among them.
+        LegalHold.objects.filter(pk=the_hold.pk).update(released_at=timezone.now())
+
+    monkeypatch.setattr(export, "archive_delete_file", delete_then_release)
+    retention.retention_sweep(categories=["export_archives"])
+
+    assert ExportArchive.objects.filter(pk=kept.pk).exists()  # left for the next sweep
+    assert default_storage.exists(kept.storage_name)
+    assert not ExportArchive.objects.filter(pk=gone.pk).exists()
+    assert not default_storage.exists(gone.storage_name)
+
+
+def test_a_hold_placed_before_a_batchs_files_go_keeps_the_files(monkeypatch):
+    first, second = UserFactory(), UserFactory()
+    archives = [
+        archive(
+            DataSubjectRequestFactory(subject=person, status="completed"),
+            expired_days_ago=30,
+            file_deleted=False,
+        )
+        for person in (first, second)
+    ]
+    delete_file = export.archive_delete_file
+
+    def delete_then_hold(archive, **kwargs):
+        delete_file(archive, **kwargs)
+        if not LegalHold.objects.exists():
+            hold(user=second)
+
+    monkeypatch.setattr(export, "archive_delete_file", delete_then_hold)
+    retention.retention_sweep(categories=["export_archives"], batch_size=1)
+
+    assert not default_storage.exists(archives[0].storage_name)
+    assert default_storage.exists(archives[1].storage_name)
+    assert list(ExportArchive.objects.values_list("pk", flat=True)) == [archives[1].pk]
 
 
 @pytest.mark.parametrize(
@@ -366,6 +447,30 @@ def test_closed_request_evidence_is_cleared_and_the_request_and_its_proof_stay()
     assert ErasureRecord.objects.filter(request=request).exists()
 
 
+def test_a_closed_requests_details_and_a_signed_out_requesters_address_are_cleared():
+    signed_out = {"subject": None, "requester": None, "contact_email": "visitor@example.net"}
+    old = closed_request(181, details="About my cat Tom", **signed_out)
+    recent = closed_request(179, details="About my dog Rex", **signed_out)
+
+    result = retention.retention_sweep(categories=["closed_request_evidence"])
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.details, old.contact_email, old.status) == ("", "", "completed")
+    assert (recent.details, recent.contact_email) == ("About my dog Rex", "visitor@example.net")
+    assert result.removed["closed_request_evidence"] == 4  # the request, code, message, values
+
+
+def test_a_hold_on_a_closed_request_keeps_its_details():
+    request = closed_request(200, details="About my cat Tom")
+    hold(request=request)
+
+    retention.retention_sweep()
+
+    request.refresh_from_db()
+    assert request.details == "About my cat Tom"
+
+
 def test_an_open_request_keeps_its_evidence_however_old():
     request = closed_request(400, status="needs_clarification")
 
@@ -459,6 +564,68 @@ def test_inbox_messages_go_after_a_year_except_those_of_a_broadcast_still_sendin
 
     remaining = set(Message.objects.values_list("pk", flat=True))
     assert remaining == {in_fanout.pk, recent.pk} and old.pk not in remaining
+
+
+def notice_broadcast(source, user, days):
+    broadcast = Broadcast.objects.create(
+        source=source,
+        kind="service",
+        category="service_notices",
+        title="T",
+        body="B",
+        state="done",
+    )
+    return broadcast, message(user, days, broadcast=broadcast)
+
+
+def test_an_open_incidents_notice_stays_in_the_inbox_and_goes_after_it_is_closed(user):
+    broadcast, told = notice_broadcast("incident:1", user, 400)
+    incident = Incident.objects.create(
+        title="Leak",
+        what_happened="A leak.",
+        found_at=days_ago(401),
+        measures_taken="Fixed.",
+        advice="None.",
+        broadcast=broadcast,
+    )
+
+    retention.retention_sweep(categories=["inbox_messages"])
+    assert Message.objects.filter(pk=told.pk).exists()  # updates still go to the people told
+
+    Incident.objects.filter(pk=incident.pk).update(status="closed")
+    retention.retention_sweep(categories=["inbox_messages"])
+    assert not Message.objects.filter(pk=told.pk).exists()
+
+
+def test_a_transfer_notice_stays_until_the_transfer_takes_effect(user):
+    future, waiting = notice_broadcast("transfer:1", user, 400)
+    past, _in_effect = notice_broadcast("transfer:2", user, 400)
+    for broadcast, days in ((future, -10), (past, 10)):
+        TransferNotice.objects.create(
+            kind="merger",
+            new_controller="Acme",
+            what_changes="Nothing.",
+            effective_on=(timezone.now() - datetime.timedelta(days=days)).date(),
+            broadcast=broadcast,
+        )
+
+    retention.retention_sweep(categories=["inbox_messages"])
+
+    assert list(Message.objects.values_list("pk", flat=True)) == [waiting.pk]
+
+
+def test_an_announced_end_of_the_service_stays_while_it_may_be_cancelled(user):
+    active, announced = notice_broadcast("termination:1", user, 400)
+    cancelled, _withdrawn = notice_broadcast("termination:2", user, 400)
+    ends_on = timezone.localdate() + datetime.timedelta(days=10)
+    ServiceTermination.objects.create(ends_on=ends_on, broadcast=active)
+    ServiceTermination.objects.create(
+        ends_on=ends_on, broadcast=cancelled, cancelled_at=timezone.now()
+    )
+
+    retention.retention_sweep(categories=["inbox_messages"])
+
+    assert list(Message.objects.values_list("pk", flat=True)) == [announced.pk]
 
 
 # --- Extensible table and settings ----------------------------------------------------------------
