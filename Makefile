@@ -28,8 +28,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 run: migrate
-	$(PY) manage.py seed_demo --port $(PORT)
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	PORT=$(PORT) HOST=$(HOST) bash scripts/run.sh
 
 worker: install
 	$(VENV)/bin/celery -A config worker --loglevel=INFO

@@ -13,7 +13,11 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest
 
-from .models import User
+from .models import MinorAccount, User
+
+THIRD_PARTY_REFUSED_TO_MINOR = (
+    "A third-party account can be linked once your parent or guardian has approved your account."
+)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -36,6 +40,32 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_auto_signup_allowed(self, request, sociallogin):  # type: ignore[no-untyped-def]
         # The user always sees what the provider hands over and agrees first.
         return False
+
+    def pre_social_login(self, request, sociallogin):  # type: ignore[no-untyped-def]
+        """Refuse linking a third-party account while the signed-in account needs a guardian.
+
+        A linked account stores what the provider hands over (its profile claims); a minor's
+        account holds nothing beyond what reaches their guardian until the guardian approves.
+        Runs on the provider's callback, before allauth stores anything.
+        """
+        from allauth.core.exceptions import ImmediateHttpResponse
+        from allauth.socialaccount.providers.base import AuthProcess
+        from django.contrib import messages
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
+
+        from .guardianship import NEEDS_GUARDIAN
+
+        user = getattr(request, "user", None)
+        if (
+            sociallogin.state.get("process") == AuthProcess.CONNECT
+            and user is not None
+            and user.is_authenticated
+            and MinorAccount.objects.filter(user_id=user.pk, status__in=NEEDS_GUARDIAN).exists()
+        ):
+            messages.error(request, THIRD_PARTY_REFUSED_TO_MINOR)
+            raise ImmediateHttpResponse(HttpResponseRedirect(reverse("minor:waiting")))
+        super().pre_social_login(request, sociallogin)
 
 
 def field_fernet() -> MultiFernet:

@@ -89,11 +89,14 @@ class UserAdmin(AuditedViewMixin, DjangoUserAdmin):
     def save_formset(self, request: HttpRequest, form, formset, change) -> None:  # type: ignore[no-untyped-def]
         if formset.model is not Profile:
             return super().save_formset(request, form, formset, change)
+        # What formset.save() would note, for the admin's change message (it reads them).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for profile_form in formset.forms:
             if profile_form.has_changed() and profile_form.instance.pk:
                 _correct_profile(request, profile_form)
+                formset.changed_objects.append((profile_form.instance, profile_form.changed_data))
             elif profile_form.has_changed():
-                profile_form.save()
+                formset.new_objects.append(profile_form.save())
         return None
 
 

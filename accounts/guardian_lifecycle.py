@@ -5,6 +5,8 @@ the minor's account is suspended with `decide_by` set after the cool-off
 (GUARDIAN_REVOCATION_COOL_OFF_DAYS); without a new guardian's approval by then, the guardian
 flow's sweep erases it. Coming of age: the daily sweep ends the guardianship of every minor whose
 `adult_on` has arrived; the user decides alone from then on. Both tell the minor and the guardian.
+A minor who comes of age while still waiting for a guardian (or suspended) is not erased: the
+wait ends and they are told.
 
 Each claims its row with a conditional update, so a second click or a redelivered task is a no-op.
 """
@@ -25,11 +27,13 @@ from django.utils.formats import date_format
 
 from consent import services as consent_services
 from consent.models import Method
+from consent.selectors import facts_changed
 from notices.models import Category
 from notices.services import notify
 from requests_dsar.audit import audit_append
 
 from .guardian_services import GUARDIAN_ROLE
+from .guardianship import NEEDS_GUARDIAN, minor_wait_end_at_majority
 from .models import Guardianship, MinorAccount, User
 
 logger = logging.getLogger(__name__)
@@ -123,6 +127,7 @@ def _end_for_coming_of_age(minor_account_id: int) -> bool:
         if not claimed:
             return False
         account = MinorAccount.objects.select_related("user").get(pk=minor_account_id)
+        facts_changed(account.user_id)  # the consent check no longer treats them as a minor
         ending = list(
             # Only the guardianship rows: a nullable guardian cannot be locked in an outer join.
             Guardianship.objects.select_for_update(of=("self",))
@@ -173,13 +178,23 @@ def _guardians(guardianships: Iterable[Guardianship]) -> list[User]:
 def guardianships_end_due() -> int:
     """The daily sweep: end the guardianship of every minor whose `adult_on` has arrived.
 
-    Idempotent: a minor already ended is skipped, so a second run (or a redelivered task) does
-    nothing. Returns how many guardianships ended now.
+    A minor of age who was still waiting for a guardian (awaiting, or suspended by staff or by
+    a revocation) is not left for the erasure sweep: their wait ends and the account is theirs
+    (`minor_wait_end_at_majority`). Idempotent: a minor already ended is skipped, so a second
+    run (or a redelivered task) does nothing. Returns how many accounts ended now.
     """
+    today = timezone.localdate()
     due = MinorAccount.objects.filter(
-        status=MinorAccount.Status.ACTIVE, adult_on__lte=timezone.localdate()
+        status=MinorAccount.Status.ACTIVE, adult_on__lte=today
     ).values_list("pk", flat=True)
     ended = sum(_end_for_coming_of_age(pk) for pk in list(due))
-    if ended:
-        logger.info("guardianships ended at majority: %d", ended)
-    return ended
+    waiting = MinorAccount.objects.filter(status__in=NEEDS_GUARDIAN, adult_on__lte=today)
+    waits_ended = sum(
+        minor_wait_end_at_majority(minor_account_id=pk, today=today)
+        for pk in list(waiting.values_list("pk", flat=True))
+    )
+    if ended or waits_ended:
+        logger.info(
+            "minor accounts ended at majority: %d guardianships, %d waits", ended, waits_ended
+        )
+    return ended + waits_ended

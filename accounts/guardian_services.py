@@ -9,7 +9,7 @@ requests are filed with the guardian as requester and the minor as subject.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,15 +21,19 @@ from requests_dsar import services as dsar_services
 from requests_dsar.audit import audit_append
 from requests_dsar.models import DataSubjectRequest
 
-from .guardian_access import GUARDIAN_REQUEST_TYPES
-from .models import Guardianship
+from .guardian_access import GUARDIAN_REQUEST_TYPES, guardianship_for
+from .models import Guardianship, User
 from .verification import third_party_consent_allowed
 
 # The audit log's name for a guardian acting for a minor.
 GUARDIAN_ROLE = "guardian"
 
-# What a guardian's view of a minor shows; each is audited under its own name.
-SECTIONS = frozenset({"summary", "profile", "history", "consents", "requests", "request_form"})
+# What a guardian's view of a minor shows; each is audited under its own name. "request" is
+# one request's page or API resource (its status, messages, results), "archive" a download of
+# its copy.
+SECTIONS = frozenset(
+    {"summary", "profile", "history", "consents", "requests", "request_form", "request", "archive"}
+)
 
 # Decisions a guardian makes for a minor, as the minor would in their consent center or the API.
 GUARDIAN_DECISIONS = (Decision.GIVEN, Decision.WITHDRAWN, Decision.REFUSED)
@@ -47,6 +51,41 @@ def guardian_data_viewed(*, guardianship: Guardianship, section: str) -> None:
         target_id=guardianship.minor_id,
         data={"section": section, "guardianship": guardianship.pk},
     )
+
+
+def guardianship_behind(*, viewer: User, request: DataSubjectRequest) -> Guardianship | None:
+    """The guardianship through which `viewer` follows `request`: one they filed for a minor
+    in their care (`requests_dsar.selectors.may_follow`). None for the request's own subject,
+    and for anyone who is not, right now, the subject's guardian."""
+    minor_id = request.subject_id
+    if minor_id is None or minor_id == viewer.pk or request.requester_id != viewer.pk:
+        return None
+    return guardianship_for(viewer, minor_id)
+
+
+def guardian_request_viewed(*, viewer: User, request: DataSubjectRequest, section: str) -> bool:
+    """Audit a guardian's look at a request they filed for a minor in their care (the requests
+    pages and API are shared with the minor's own), like any other guardian access. Returns
+    whether `viewer` reached it as a guardian; nothing is recorded otherwise."""
+    guardianship = guardianship_behind(viewer=viewer, request=request)
+    if guardianship is None:
+        return False
+    guardian_data_viewed(guardianship=guardianship, section=section)
+    return True
+
+
+def guardian_requests_listed(*, viewer: User, requests: Iterable[DataSubjectRequest]) -> None:
+    """Audit a list of requests that shows some filed for minors in `viewer`'s care: one entry
+    per minor shown."""
+    minors = {
+        r.subject_id
+        for r in requests
+        if r.requester_id == viewer.pk and r.subject_id is not None and r.subject_id != viewer.pk
+    }
+    for minor_id in sorted(minors):
+        guardianship = guardianship_for(viewer, minor_id)
+        if guardianship is not None:
+            guardian_data_viewed(guardianship=guardianship, section="requests")
 
 
 def purposes_for_guardian(guardianship: Guardianship) -> list[Purpose]:

@@ -3,9 +3,11 @@
 While their account is `awaiting_guardian`, `suspended` or `erasing`, every dashboard page and
 API route that rests on their consent is refused: pages redirect to the waiting page
 (/accounts/minor/), the API answers 403. What stays open needs no consent: signing in and out
-and the account's own security pages (/accounts/), the guardian pages, the policy and public
-pages (but not recording cookie choices: their guardian decides), their data-subject requests
-(a minor may always ask for a copy or delete their account), their files, and health checks.
+and the account's own security pages (/accounts/; but linking a third-party account, which
+would store the provider's data, is refused by `adapters.SocialAccountAdapter`), the guardian
+pages, the policy and public pages (but not recording cookie choices: their guardian decides),
+their data-subject requests (a minor may always ask for a copy or delete their account), their
+files, and health checks.
 
 API calls with a personal token are checked too: DRF authenticates them after this middleware,
 so the token is looked up here (read-only) to find whose it is.

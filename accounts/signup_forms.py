@@ -18,6 +18,8 @@ from . import jurisdictions, services
 from .models import User, validate_birth_date
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# Which adult-only choices the page showed (SignupExtraForm.adult_choices_shown).
+ADULT_CHOICES_FIELD = "adult_choices_shown"
 
 
 class BirthAndRegionFields(forms.Form):
@@ -47,21 +49,31 @@ class SignupExtraForm(BirthAndRegionFields):
         from consent import services as consent
 
         purposes = consent.signup_purposes()
-        # Once the entered date of birth makes the person a minor, purposes not offered to
-        # minors are no longer shown; a box for one ticked before that is reported in clean().
-        # Below the guardian age of their region, no optional box is shown at all: their
-        # guardian makes those choices when approving the account.
+        # Purposes not offered to minors are shown only once a valid date of birth shows an
+        # adult: never on the first, empty page, where the age is not known yet. An adult who
+        # submits from a page without them sees them added (`adult_choices_pending`) and
+        # submits again. Once the entered date of birth makes the person a minor, a box for
+        # one ticked before is reported in clean(). Below the guardian age of their region,
+        # no optional box is shown at all: their guardian makes those choices when approving.
         birth_date, region = self._entered_birth_date(), self._entered_region()
-        minor = self.is_bound and consent.is_minor_birth_date(birth_date, region)
-        self.needs_guardian = self.is_bound and jurisdictions.is_minor(birth_date, region)
+        known = self.is_bound and birth_date is not None
+        minor = not known or consent.is_minor_birth_date(birth_date, region)
+        self.needs_guardian = known and jurisdictions.is_minor(birth_date, region)
         offered = [p for p in purposes if consent.purpose_is_offered(p, minor=minor)]
         self.consent_optional = [] if self.needs_guardian else [p for p in offered if p.is_optional]
         self.consent_required = [p for p in offered if not p.is_optional]
+        adult_only = sorted(p.key for p in self.consent_optional if not p.offered_to_minors)
+        # Rendered with the adult-only boxes; the next submit carries it back.
+        self.adult_choices_shown = ",".join(adult_only)
+        self.adult_choices_pending = bool(adult_only) and (
+            self.data.get(ADULT_CHOICES_FIELD) != self.adult_choices_shown
+        )
         ticked = forms.CheckboxInput().value_from_datadict
         self.consent_withheld_from_minor = [
             p.name
             for p in purposes
-            if p.is_optional
+            if known
+            and p.is_optional
             and p not in offered
             and ticked(self.data, self.files, choices.field_name(p))
         ]
@@ -106,6 +118,20 @@ class SignupExtraForm(BirthAndRegionFields):
                 ),
                 params={"names": ", ".join(self.consent_withheld_from_minor)},
                 code="minor",
+            )
+        if self.adult_choices_pending:
+            again = (
+                _("enter your password again (it is never shown back) and submit")
+                if "password1" in self.fields
+                else _("submit again")
+            )
+            raise forms.ValidationError(
+                _(
+                    "As an adult, you have more optional choices below. Each is off unless you "
+                    "tick it: check them, then %(again)s."
+                ),
+                params={"again": again},
+                code="adult_choices",
             )
         if self.needs_guardian and getattr(self, "sociallogin", None) is not None:
             # A third-party account hands over profile data; a minor's account holds nothing

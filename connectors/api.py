@@ -27,6 +27,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from requests_dsar.models import DataSubjectRequest
+from requests_dsar.serializers import RequestProgressSerializer
 
 from . import selectors, services, signing
 from .configuration import system_keys
@@ -39,7 +40,6 @@ from .serializers import (
     ConnectorJobSerializer,
     DetailSerializer,
     JobFilterSerializer,
-    RequestProgressSerializer,
 )
 from .vault import SealedValueUnreadable
 

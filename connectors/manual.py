@@ -96,7 +96,7 @@ def manual_task_complete(
 def _record_completion(
     *, task: ManualTask, actor: User, stored: uploads.StoredUpload | None, note: str
 ) -> ManualTask:
-    from .services import audit_job
+    from .services import audit_job, request_wake
 
     locked = ManualTask.objects.select_for_update().select_related("job").get(pk=task.pk)
     if locked.completed_at is not None:
@@ -138,4 +138,5 @@ def _record_completion(
         ]
     job.save(update_fields=fields)
     audit_job(job, "connector.manual_task_completed", actor, task_id=locked.pk)
+    request_wake(job)
     return locked

@@ -198,6 +198,9 @@ class ConnectorJob(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     excepted_at = models.DateTimeField(null=True, blank=True)
+    # When staff were told this job is stuck (failed, or its system's breaker open); emptied
+    # when it is sent again, so a new stall is told again.
+    stuck_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 

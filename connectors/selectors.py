@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
-from requests_dsar.models import DataSubjectRequest
+from requests_dsar.models import OPEN_STATUSES, DataSubjectRequest, Status
 
 from . import storage
-from .models import ACTIVE_STATUSES, ConnectorJob, JobStatus, ManualTask
+from .models import ACTIVE_STATUSES, SETTLED_STATUSES, ConnectorJob, JobStatus, ManualTask
 
 
 @dataclass(frozen=True)
@@ -46,17 +48,20 @@ class RequestProgress:
 
 def request_progress(request: DataSubjectRequest) -> RequestProgress:
     """The request's child jobs summarized: "3 of 4 systems done", and per system."""
-    jobs = list(
-        ConnectorJob.objects.filter(request=request)
-        .exclude(status=JobStatus.NOT_APPLICABLE)
-        .select_related("system")
-        .order_by("system__name")
+    return progress_of(ConnectorJob.objects.filter(request=request).select_related("system"))
+
+
+def progress_of(jobs: Iterable[ConnectorJob]) -> RequestProgress:
+    """`request_progress` of jobs already read (a prefetch: no query here)."""
+    in_scope = sorted(
+        (job for job in jobs if job.status != JobStatus.NOT_APPLICABLE),
+        key=lambda job: job.system.name,
     )
     return RequestProgress(
-        total=len(jobs),
-        settled=sum(job.is_settled for job in jobs),
-        failed=sum(job.status == JobStatus.FAILED for job in jobs),
-        pending=sum(job.status in ACTIVE_STATUSES for job in jobs),
+        total=len(in_scope),
+        settled=sum(job.is_settled for job in in_scope),
+        failed=sum(job.status == JobStatus.FAILED for job in in_scope),
+        pending=sum(job.status in ACTIVE_STATUSES for job in in_scope),
         systems=[
             SystemProgress(
                 system_id=job.system_id,
@@ -64,7 +69,7 @@ def request_progress(request: DataSubjectRequest) -> RequestProgress:
                 status=job.status,
                 status_label=str(JobStatus(job.status).label),
             )
-            for job in jobs
+            for job in in_scope
         ],
     )
 
@@ -81,3 +86,46 @@ def job_result_data(job: ConnectorJob) -> Any:
     if not job.result_storage_name or job.result_content_type != "application/json":
         return None
     return storage.read_json(job.result_storage_name)
+
+
+def _unsettled_jobs() -> QuerySet[ConnectorJob]:
+    return ConnectorJob.objects.exclude(status__in=SETTLED_STATUSES)
+
+
+def waiting_requests_settled(limit: int) -> list[int]:
+    """Requests still waiting on their systems though every one has settled: the wake-up a
+    settled job sent was lost (a broker restart). The sweep queues them again."""
+    unsettled = _unsettled_jobs().filter(request=OuterRef("pk"))
+    return list(
+        DataSubjectRequest.objects.filter(status=Status.WAITING_ON_SYSTEMS)
+        .exclude(Exists(unsettled))
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def unsettled_systems(request_ids: list[int]) -> dict[int, list[str]]:
+    """The systems each request still waits on, with their status ("Product (failed)")."""
+    found: dict[int, list[str]] = {}
+    jobs = (
+        _unsettled_jobs()
+        .filter(request_id__in=request_ids)
+        .select_related("system")
+        .order_by("system__name")
+    )
+    for job in jobs:
+        label = f"{job.system.name} ({JobStatus(job.status).label.lower()})"
+        found.setdefault(job.request_id, []).append(label)
+    return found
+
+
+def stuck_jobs_to_alert(limit: int) -> list[ConnectorJob]:
+    """Jobs of open requests that cannot move on their own, not yet told to staff: failed (out
+    of attempts, or refused), or queued behind their system's open circuit breaker."""
+    now = timezone.now()
+    stuck = Q(status=JobStatus.FAILED) | Q(status=JobStatus.QUEUED, system__open_until__gt=now)
+    return list(
+        ConnectorJob.objects.filter(stuck, stuck_alerted_at__isnull=True)
+        .filter(request__status__in=OPEN_STATUSES)
+        .select_related("system", "request")
+        .order_by("request__due_at", "pk")[:limit]
+    )

@@ -116,23 +116,6 @@ class JobFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
 
 
-class SystemProgressSerializer(serializers.Serializer):
-    system_id = serializers.IntegerField()
-    system = serializers.CharField()
-    status = serializers.ChoiceField(choices=JobStatus.choices)
-    status_label = serializers.CharField()
-
-
-class RequestProgressSerializer(serializers.Serializer):
-    total = serializers.IntegerField(help_text="Systems in the request's scope.")
-    settled = serializers.IntegerField(help_text="Of them, done or excepted.")
-    failed = serializers.IntegerField()
-    pending = serializers.IntegerField()
-    complete = serializers.BooleanField()
-    text = serializers.CharField(help_text='e.g. "3 of 4 systems done".')
-    systems = SystemProgressSerializer(many=True)
-
-
 class CallbackSerializer(serializers.Serializer):
     """A result (docs/connector-openapi.yaml, `Result`): for documentation; the view parses the
     signed bytes itself."""

@@ -7,6 +7,9 @@ The interface the request engine calls:
 - `dispatch(job_id=...)`: the worker's unit of work (tasks.dispatch_job): claims a queued job
   with a conditional update, sends it, records the outcome. A redelivered task is a no-op.
 - `job_except(job=..., reason=..., officer=...)`: a privacy officer settles a system by hand.
+- `request_systems_settled(request=...)`: the request engine's gate: fans out (once) and says
+  whether every system in scope is done, not applicable or excepted. Each job that settles
+  wakes its request up again (`process_request`), so the portal's own part runs next.
 - selectors.request_progress(request): "3 of 4 systems done".
 
 A job is only ever re-sent with its own id (the system's idempotency key). Retries back off
@@ -39,6 +42,7 @@ from . import db_connector, http_connector, storage, vault
 from .http_connector import Outcome
 from .mapping import parse_mapping
 from .models import (
+    SETTLED_STATUSES,
     ConnectedSystem,
     ConnectorJob,
     Identifier,
@@ -206,6 +210,59 @@ def jobs_for_request(*, request: DataSubjectRequest) -> list[ConnectorJob]:
             if job.status == JobStatus.QUEUED:
                 _enqueue(job.pk)
     return list(ConnectorJob.objects.filter(request=request).select_related("system"))
+
+
+def request_systems_settled(*, request: DataSubjectRequest) -> bool:
+    """Whether every connected system in the request's scope has settled its part (done, not
+    applicable or excepted). Creates the request's jobs first (once; idempotent)."""
+    jobs_for_request(request=request)
+    return not (
+        ConnectorJob.objects.filter(request=request).exclude(status__in=SETTLED_STATUSES).exists()
+    )
+
+
+def request_wake(job: ConnectorJob) -> None:
+    """A job settled: the request waiting on its systems looks again, after commit."""
+    from requests_dsar import tasks as request_tasks
+    from requests_dsar.models import Status
+
+    waiting = DataSubjectRequest.objects.filter(
+        pk=job.request_id, status=Status.WAITING_ON_SYSTEMS
+    ).exists()
+    if waiting:
+        transaction.on_commit(partial(request_tasks.process_request.delay, job.request_id))
+
+
+def consent_withdrawal_push(
+    *, user: User, purpose_key: str, actor: User | None
+) -> DataSubjectRequest | None:
+    """A consent was withdrawn outside a request (the consent centre, the API, a guardian, the
+    browser's GPC signal): every enabled system serving the purpose is told to stop, through a
+    `withdraw_consent` request the portal files for the user, scoped to that purpose. It fans
+    out, retries, alerts and completes like any request, so the user sees it reach each system.
+    Nothing is filed when no system serves the purpose. Returns the request."""
+    from requests_dsar.models import VerificationMethod
+    from requests_dsar.services import dsar_request_create, dsar_verify
+
+    serving = ConnectedSystem.objects.filter(enabled=True, purposes__key=purpose_key)
+    if not any(RequestType.WITHDRAW_CONSENT in system.request_types for system in serving):
+        return None
+    request, created = dsar_request_create(
+        subject=user,
+        requester=actor or user,
+        type=RequestType.WITHDRAW_CONSENT,
+        scope={"purposes": [purpose_key]},
+        notify_received=False,
+    )
+    if created:
+        dsar_verify(
+            request=request,
+            actor=None,
+            method=VerificationMethod.SYSTEM,
+            note="Filed by the portal when the consent was withdrawn: the systems serving "
+            "the purpose are told to stop.",
+        )
+    return request
 
 
 # --- Sending -----------------------------------------------------------------------------------
@@ -438,6 +495,7 @@ def _record_result(job: ConnectorJob, result: Result) -> None:
             ]
         )
         audit_job(job, "connector.job_done", rows=sum(counts.values()))
+        request_wake(job)
     except Exception:
         if stored is not None:
             storage.delete(stored.storage_name)
@@ -549,6 +607,7 @@ def job_except(*, job: ConnectorJob, reason: str, officer: User) -> ConnectorJob
         raise ValidationError("This job is already settled (done, not applicable or excepted).")
     job.refresh_from_db()
     audit_job(job, "connector.job_excepted", officer)
+    request_wake(job)
     return job
 
 
@@ -560,7 +619,11 @@ def job_retry(*, job: ConnectorJob, actor: User) -> ConnectorJob:
     if not job.subject_sealed:
         raise ValidationError("This job has no identifiers to send; except it instead.")
     changed = ConnectorJob.objects.filter(pk=job.pk, status=JobStatus.FAILED).update(
-        status=JobStatus.QUEUED, attempts=0, next_attempt_at=None, last_error=""
+        status=JobStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=None,
+        last_error="",
+        stuck_alerted_at=None,
     )
     if not changed:
         raise ValidationError("Only a failed job can be retried.")
@@ -576,7 +639,7 @@ def system_breaker_reset(*, system: ConnectedSystem, actor: User) -> None:
         ConnectedSystem.objects.filter(pk=system.pk).update(consecutive_failures=0, open_until=None)
         audit_system(system, "connector.breaker_reset", actor)
         due = ConnectorJob.objects.filter(system=system, status=JobStatus.QUEUED)
-        due.update(next_attempt_at=None)
+        due.update(next_attempt_at=None, stuck_alerted_at=None)
         for job_id in due.values_list("pk", flat=True)[:SWEEP_BATCH]:
             _enqueue(job_id)
 

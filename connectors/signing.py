@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Mapping
 
@@ -60,12 +61,16 @@ def sign(body: bytes, *, secret: str, key_id: str, now: float | None = None) -> 
     }
 
 
+KEY_ID = re.compile(r"[-a-zA-Z0-9_]+\.[0-9]+")
+
+
 def presented_key_id(headers: Mapping[str, str]) -> str:
     """The key id a message names (SignatureError if absent or implausible)."""
     key_id = headers.get(HEADER_KEY_ID) or ""
     if not key_id:
         raise SignatureError("missing")
-    if len(key_id) > MAX_KEY_ID_LENGTH or not key_id.isascii():
+    # "<system key>.<version>": a slug and a number, nothing else reaches a query.
+    if len(key_id) > MAX_KEY_ID_LENGTH or not KEY_ID.fullmatch(key_id):
         raise SignatureError("malformed")
     return key_id
 

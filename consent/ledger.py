@@ -11,8 +11,10 @@ import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -39,6 +41,15 @@ ALLOWING = frozenset({Decision.GIVEN})
 
 def user_subject_key(user_id: int) -> str:
     """The ledger's name for a user: a keyed hash, so the proof survives an erasure unlinked."""
+    return _user_subject_key(
+        user_id, getattr(settings, "DSAR_PSEUDONYM_KEY", "") or settings.SECRET_KEY
+    )
+
+
+@lru_cache(maxsize=4096)
+def _user_subject_key(user_id: int, _key: str) -> str:
+    # Memoized: the check API needs it several times a call. The key is part of the cache key,
+    # so a changed key never finds an old name; user ids only, never other personal data.
     return "user:" + subject_hmac(f"consent-user:{user_id}")[:40]
 
 
@@ -54,15 +65,49 @@ def _generation_key(subject_key: str) -> str:
     return f"consent:gen:{subject_key}"
 
 
-def _bump_generation(subject_key: str) -> None:
-    """Every new event moves the subject's generation on; a projection cached under an older
-    generation is never used again, even if a slow reader stored it after the event."""
-    key = _generation_key(subject_key)
+def generation_key(subject_key: str) -> str:
+    """The subject's cache generation: what is cached about the subject (its projection, the
+    facts the check API reads) is valid only under the generation it was read under."""
+    return _generation_key(subject_key)
+
+
+def _incr(key: str) -> None:
     cache.add(key, 0, None)
     try:
         cache.incr(key)
     except ValueError:  # evicted between add and incr
         cache.set(key, 1, None)
+
+
+def _bump_generation(subject_key: str) -> None:
+    """Every new event moves the subject's generation on; a projection cached under an older
+    generation is never used again, even if a slow reader stored it after the event."""
+    _incr(_generation_key(subject_key))
+
+
+# The facts about a user the check API reads besides the ledger (account open, age, region,
+# restriction, guardianship), cached under the subject's generation and this epoch. The TTL is
+# a safety net only: every change moves the generation (or, for bulk changes, the epoch) on.
+FACTS_EPOCH_KEY = "consent:facts-epoch"
+FACTS_TTL = 300
+
+
+def facts_cache_key(subject_key: str) -> str:
+    return f"consent:facts:{subject_key}"
+
+
+def subject_changed(subject_key: str) -> None:
+    """Something the check API reads about the subject changed (not the ledger): what is cached
+    about them is dropped now and again after commit (a reader that read the old row before
+    this transaction committed cached it under a generation no longer current)."""
+    _bump_generation(subject_key)
+    transaction.on_commit(lambda: _bump_generation(subject_key))
+
+
+def every_subject_changed() -> None:
+    """`subject_changed` for everyone at once (a bulk change, such as the end of the service)."""
+    _incr(FACTS_EPOCH_KEY)
+    transaction.on_commit(lambda: _incr(FACTS_EPOCH_KEY))
 
 
 def _event_hash(prev_hash: str, event: ConsentEvent) -> str:

@@ -13,8 +13,10 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
-from accounts.models import MinorAccount, User
+from accounts.models import MinorAccount, Profile, User
 
 from . import ledger
 from .models import (
@@ -150,9 +152,9 @@ def _user_facts(user_ids: Sequence[int]) -> dict[int, tuple[bool, bool, bool]]:
 _one_user_facts_sql: dict[str, str] = {}
 
 
-def _one_user_facts(user_id: int) -> tuple[bool, bool, bool] | None:
-    """`_user_facts` for one user, by a statement the ORM compiled once per process: compiling
-    it costs several times what running it does, and the check API runs it on every call."""
+def _one_user_row(user_id: int) -> tuple[Any, ...] | None:
+    """`FACT_FIELDS` of one user (without the id), by a statement the ORM compiled once per
+    process: compiling it costs several times what running it does."""
     sql = _one_user_facts_sql.get(connection.alias)
     if sql is None:
         query = User.objects.filter(pk=0).values_list(*FACT_FIELDS).query
@@ -163,7 +165,52 @@ def _one_user_facts(user_id: int) -> tuple[bool, bool, bool] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id])
         row = cursor.fetchone()
-    return None if row is None else _facts(*row[1:])
+    if row is None:
+        return None
+    is_active, birth_date, region, stopped_at, guardianship = row[1:]
+    return (is_active, birth_date, region, True if stopped_at is not None else None, guardianship)
+
+
+def _one_user_facts(user_id: int, found: Mapping[str, Any]) -> tuple[bool, bool, bool] | None:
+    """`_user_facts` for one user, from the cache when what is there was read under the
+    subject's current generation and facts epoch (both in `found`, read with the token), from
+    the database otherwise (and cached). Every change to what is read moves one of them on
+    (`facts_changed`, `ledger.every_subject_changed`), so a cached answer is never stale."""
+    subject_key = ledger.user_subject_key(user_id)
+    stamp = (
+        found.get(ledger.generation_key(subject_key), 0),
+        found.get(ledger.FACTS_EPOCH_KEY, 0),
+    )
+    cached = found.get(ledger.facts_cache_key(subject_key))
+    if cached is not None and cached[0] == stamp:
+        row = cached[1]
+    else:
+        row = _one_user_row(user_id)
+        if row is None:
+            return None
+        cache.set(ledger.facts_cache_key(subject_key), (stamp, row), ledger.FACTS_TTL)
+    return _facts(*row)
+
+
+@receiver(post_save, sender=User, dispatch_uid="consent.facts.user_saved")
+@receiver(post_delete, sender=User, dispatch_uid="consent.facts.user_deleted")
+def _user_changed(instance: User, **kwargs: object) -> None:
+    facts_changed(instance.pk)
+
+
+@receiver(post_save, sender=Profile, dispatch_uid="consent.facts.profile_saved")
+@receiver(post_delete, sender=Profile, dispatch_uid="consent.facts.profile_deleted")
+@receiver(post_save, sender=MinorAccount, dispatch_uid="consent.facts.minor_saved")
+@receiver(post_delete, sender=MinorAccount, dispatch_uid="consent.facts.minor_deleted")
+def _user_part_changed(instance: Profile | MinorAccount, **kwargs: object) -> None:
+    facts_changed(instance.user_id)
+
+
+def facts_changed(user_id: int | None) -> None:
+    """What the check API reads about the user (FACT_FIELDS) changed. Saves call it through
+    the receivers above; a queryset `update()` of those fields must call it itself."""
+    if user_id is not None:
+        ledger.subject_changed(ledger.user_subject_key(user_id))
 
 
 def _answers(
@@ -208,15 +255,22 @@ def consent_check(user_ids: Sequence[int], purposes: Sequence[Purpose]) -> list[
 
 def check_cache_keys(user_id: int) -> list[str]:
     """What `consent_check_one` reads from the cache about `user_id`."""
-    return [*ledger.state_cache_keys(ledger.user_subject_key(user_id)), PURPOSES_GENERATION_KEY]
+    subject_key = ledger.user_subject_key(user_id)
+    return [
+        *ledger.state_cache_keys(subject_key),
+        ledger.facts_cache_key(subject_key),
+        ledger.FACTS_EPOCH_KEY,
+        PURPOSES_GENERATION_KEY,
+    ]
 
 
 def consent_check_one(
     user_id: int, purpose_key: str, *, found: Mapping[str, Any] | None = None
 ) -> CheckResult | None:
     """`consent_check` for one user and one active purpose, at the cost of one cache round trip
-    (the purposes' generation and the user's projection together) and one query. None when
-    there is no such user; Purpose.DoesNotExist when there is no such active purpose.
+    (the purposes' generation, the user's projection and facts together) and, when the cache
+    is cold, queries. None when there is no such user; Purpose.DoesNotExist when there is no
+    such active purpose.
 
     `found`: what the caller read of `check_cache_keys(user_id)` along with other keys
     (missing keys left out); read here otherwise.
@@ -229,7 +283,7 @@ def consent_check_one(
     purpose = next((p for p in purposes if p.key == purpose_key), None)
     if purpose is None:
         raise Purpose.DoesNotExist(purpose_key)
-    facts = _one_user_facts(user_id)
+    facts = _one_user_facts(user_id, found)
     if facts is None:
         return None
     states = ledger.state_for(subject_key, [purpose], found=found)

@@ -323,7 +323,7 @@ def _turn_off(
         return None  # already off under this policy version
     else:
         decision = Decision.REFUSED
-    return _record(
+    event = _record(
         user=user,
         purpose=purpose,
         decision=decision,
@@ -332,6 +332,13 @@ def _turn_off(
         context=context,
         policy_version=policy,
     )
+    if decision == Decision.WITHDRAWN and method != Method.REQUEST:
+        # The company's other systems serving the purpose are told to stop too (a withdrawal
+        # request carries that out, and is itself the one pushing).
+        from connectors.services import consent_withdrawal_push
+
+        consent_withdrawal_push(user=user, purpose_key=purpose.key, actor=actor)
+    return event
 
 
 @transaction.atomic

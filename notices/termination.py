@@ -443,6 +443,9 @@ def termination_execute(
         return Execution(termination, rows, held, already_done=True)
     # Nobody signs in (and leaves new rows behind) while the walk runs.
     User.objects.exclude(pk__in=held.users).filter(is_active=True).update(is_active=False)
+    from consent.ledger import every_subject_changed
+
+    every_subject_changed()  # the check API answers "closed" for all of them at once
     _close_open_requests(held)
     for entry in plan():
         _execute_entry(termination.pk, entry, held, batch_size)

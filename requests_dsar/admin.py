@@ -26,6 +26,7 @@ from accounts.models import User
 from accounts.selectors import profile_for
 from accounts.services import PROFILE_EDITABLE_FIELDS
 from config.admin import RecordAdminMixin
+from connectors.models import ConnectorJob
 
 from . import corrections
 from .admin_actions import (
@@ -152,10 +153,32 @@ class ExportArchiveInline(ReadOnlyInline):
         return bool(request.user.has_perm("requests_dsar.view_datasubjectrequest"))
 
 
+class ConnectorJobInline(ReadOnlyInline):
+    """The request's child jobs at the company's other systems, each linked to its page (where
+    staff retry or except it)."""
+
+    model = ConnectorJob
+    fields = ("system", "type", "job_status", "attempts", "last_error", "completed_at")
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name = "connected system"
+    verbose_name_plural = "connected systems"
+
+    @admin.display(description="status")
+    def job_status(self, obj: Any) -> str:
+        return str(obj.get_status_display())
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("system").order_by("system__name")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("requests_dsar.view_datasubjectrequest"))
+
+
 class ErasureRecordInline(admin.StackedInline):
     model = ErasureRecord
     can_delete = False
-    fields = ("performed_at", "subject_hash", "summary")
+    fields = ("performed_at", "subject_hash", "summary", "systems")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -189,6 +212,7 @@ class DataSubjectRequestAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdm
         RequestMessageInline,
         AppliedCorrectionInline,
         ExportArchiveInline,
+        ConnectorJobInline,
         ErasureRecordInline,
     ]
     fieldsets = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, cast
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -20,7 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from accounts.guardian_services import guardian_request_viewed, guardian_requests_listed
 from accounts.models import User
+from connectors.models import ConnectorJob
 
 from . import intake, selectors, services
 from .models import DataSubjectRequest, RequestMessage, Status
@@ -56,9 +58,12 @@ def _user(request: Request) -> User:
 
 
 def _own(request: Request, public_id: uuid.UUID) -> DataSubjectRequest:
+    """One of the user's requests, or 404. A guardian reaching one they filed for a minor is
+    audited as a guardian's access to the minor's data."""
     found = selectors.request_for(_user(request), public_id)
     if found is None:
         raise NotFound("No such request of yours.")
+    guardian_request_viewed(viewer=_user(request), request=found, section="request")
     return found
 
 
@@ -70,7 +75,10 @@ class RequestListView(generics.ListCreateAPIView):
     serializer_class = RequestSerializer
 
     def get_queryset(self) -> QuerySet[DataSubjectRequest]:
-        return selectors.requests_for(_user(self.request))
+        # Each request's jobs at connected systems, for its `systems` progress, in one query.
+        return selectors.requests_for(_user(self.request)).prefetch_related(
+            Prefetch("connector_jobs", queryset=ConnectorJob.objects.select_related("system"))
+        )
 
     @extend_schema(
         tags=TAGS,
@@ -79,6 +87,13 @@ class RequestListView(generics.ListCreateAPIView):
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
+
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
+        # The page shown is what a guardian saw of their wards' requests: audited.
+        page = super().paginate_queryset(queryset)
+        shown = page if page is not None else list(queryset)
+        guardian_requests_listed(viewer=_user(self.request), requests=shown)
+        return page
 
     @extend_schema(
         tags=TAGS,

@@ -5,7 +5,8 @@ and works only in the session of the request's subject or requester. Refusals sa
 as possible: a tampered link or another user's archive is a 404 (nothing tells a stranger that
 the archive exists), an expired link or archive a 410, and an anonymous visitor is sent to sign
 in (the link then works once they are signed in as the owner). Every download and every
-refusal is audited, with ids and a reason code only.
+refusal is audited, with ids and a reason code only; a guardian's download of a copy they asked
+for a minor in their care is audited with the role guardian.
 
 A close relative whose case for a deceased user's copy was approved (relatives.py) has no
 account: their link, e-mailed to the address they confirmed, is signed with another salt and
@@ -107,9 +108,12 @@ def _refuse(
     reason: str,
     archive: ExportArchive | None,
     status: int,
+    role: str = Actor.REQUESTER,
     **data: object,
 ) -> HttpResponse:
-    _audit_download(request, "dsar.archive_download_refused", archive, reason=reason, **data)
+    _audit_download(
+        request, "dsar.archive_download_refused", archive, role=role, reason=reason, **data
+    )
     response: HttpResponse
     if status == 404:
         # Returned, not raised: a refusal must never depend on how an exception is handled.
@@ -121,7 +125,11 @@ def _refuse(
 
 
 def _audit_download(
-    request: HttpRequest, action: str, archive: ExportArchive | None, **data: object
+    request: HttpRequest,
+    action: str,
+    archive: ExportArchive | None,
+    role: str = Actor.REQUESTER,
+    **data: object,
 ) -> None:
     user_id: int | None = request.user.pk if request.user.is_authenticated else None
     if archive is not None:
@@ -129,7 +137,7 @@ def _audit_download(
     audit_append(
         action=action,
         actor_user_id=user_id,
-        actor_role=Actor.REQUESTER,
+        actor_role=role,
         target_type="dsar_archive",
         target_id=archive.pk if archive is not None else "",
         data=data,
@@ -151,19 +159,31 @@ def archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
         return redirect_to_login(request.get_full_path())
     if not may_follow(request.user, archive.request):
         return _refuse(request, "not_owner", archive, 404)
+    # A guardian downloading the copy they asked for a minor in their care is audited as a
+    # guardian's access to the minor's data, like their other looks at it.
+    from accounts.guardian_services import (
+        GUARDIAN_ROLE,
+        guardian_data_viewed,
+        guardianship_behind,
+    )
+
+    guardianship = guardianship_behind(viewer=request.user, request=archive.request)
+    role = GUARDIAN_ROLE if guardianship is not None else Actor.REQUESTER
     if link_expired:
-        return _refuse(request, "link_expired", archive, 410)
+        return _refuse(request, "link_expired", archive, 410, role)
     if archive.request.status != Status.COMPLETED:
         # A request cancelled while its archive was being built delivers nothing.
-        return _refuse(request, "request_not_completed", archive, 410)
+        return _refuse(request, "request_not_completed", archive, 410, role)
     try:
         chunks = archive_open_decrypted(archive)
     except ArchiveGone as gone:
-        return _refuse(request, f"archive_{gone.reason}", archive, 410)
+        return _refuse(request, f"archive_{gone.reason}", archive, 410, role)
     except FileNotFoundError:
-        return _refuse(request, "file_missing", archive, 410)
+        return _refuse(request, "file_missing", archive, 410, role)
     ExportArchive.objects.filter(pk=archive.pk).update(download_count=F("download_count") + 1)
-    _audit_download(request, "dsar.archive_downloaded", archive)
+    _audit_download(request, "dsar.archive_downloaded", archive, role)
+    if guardianship is not None:
+        guardian_data_viewed(guardianship=guardianship, section="archive")
     return archive_response(archive, chunks)
 
 

@@ -109,11 +109,15 @@ def fulfil_erasure(request: DataSubjectRequest) -> None:
     status history, scope and subject_hash remain; its details and contact address are emptied.
     """
     plan = erasure_plan(request)
+    _record_systems(request)
     _send_confirmation_once(request)
     if _chosen_categories(request) is None and request.subject_id is not None:
         # Lock the account first: nobody can sign in (and leave new rows behind) while the
         # walk runs. The row itself is emptied last.
         User.objects.filter(pk=request.subject_id).update(is_active=False)
+        from consent.selectors import facts_changed
+
+        facts_changed(request.subject_id)
         # Its other open requests close first, so their history is erased with the rest.
         _close_other_requests(request)
     for entry in plan:
@@ -184,6 +188,39 @@ def _send_confirmation_once(request: DataSubjectRequest) -> None:
         scope = {**scope, CONFIRMATION_SENT: timezone.now().isoformat()}
         DataSubjectRequest.objects.filter(pk=request.pk).update(scope=scope)
     request.scope = scope
+
+
+def _record_systems(request: DataSubjectRequest) -> None:
+    """Keep, in the erasure record, what each connected system erased and its confirmation:
+    the jobs' own copies are emptied with the rest of the subject's data below. Taken once."""
+    from connectors.models import ConnectorJob, JobStatus
+
+    with transaction.atomic():
+        record, _created = ErasureRecord.objects.select_for_update().get_or_create(
+            request=request, defaults={"subject_hash": request.subject_hash, "summary": []}
+        )
+        if record.systems:
+            return
+        jobs = (
+            ConnectorJob.objects.filter(request=request)
+            .exclude(status=JobStatus.NOT_APPLICABLE)
+            .select_related("system")
+            .order_by("system__key")
+        )
+        record.systems = [
+            {
+                "key": job.system.key,
+                "system": job.system.name,
+                "status": job.status,
+                "counts": job.result_summary.get("counts", {}),
+                "tables": job.result_summary.get("tables", []),
+                "confirmation": job.confirmation,
+                "excepted_reason": job.excepted_reason,
+            }
+            for job in jobs
+        ]
+        if record.systems:
+            record.save(update_fields=["systems"])
 
 
 def _erase_entry(request: DataSubjectRequest, entry: PersonalData) -> None:
@@ -311,6 +348,7 @@ def _finish(request: DataSubjectRequest) -> None:
                 "erasure_record": record.pk,
                 "whole_account": _chosen_categories(request) is None,
                 "models": len(record.summary),
+                "systems": len(record.systems),
                 "rows": rows_by_strategy,
             },
         )

@@ -6,6 +6,10 @@ An archive is a ZIP, encrypted at rest with `crypto.EncryptingWriter`:
     manifest.json                each file's SHA-256 and size, the scope, the request, the company
     <category>/<model>.json      a JSON array, one object per line, keyed by field name
     <category>/<model>.csv       the same rows, headed by human labels (UTF-8 with a BOM)
+    systems/<system>/<category>.json
+                                 what each of the company's other systems (connected systems)
+                                 returned for the request, one object per line; a manual
+                                 system's result file as staff attached it
 
 What goes in comes from the personal-data registry and nothing else. Memory stays bounded
 however much a user holds: rows are read ROW_CHUNK at a time and written straight into the
@@ -322,11 +326,74 @@ def _to_csv_cells(rows: list[list[Any]], text_columns: list[int], other_columns:
             row[index] = _csv_cell(row[index])
 
 
+_RESULT_FILE_ENDINGS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
+def _path_part(text: str) -> str:
+    """A system's category name as a safe file name (systems name their own categories)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(text))[:80]
+    return cleaned or "data"
+
+
+def _write_system_rows(builder: _ZipBuilder, path: str, rows: Any) -> int:
+    rows = rows if isinstance(rows, list) else [rows]
+    with builder.member(path) as out:
+        lines = ",\n".join(json.dumps(_json_safe(row), ensure_ascii=False) for row in rows)
+        out.write(b"[\n" + lines.encode() + b"\n]\n" if rows else b"[]\n")
+    return len(rows)
+
+
+def _write_systems(builder: _ZipBuilder, request: DataSubjectRequest) -> list[dict[str, Any]]:
+    """Each connected system's part of the request, under `systems/<key>/`, and what the
+    manifest and the index say of it (excepted systems with the officer's reason)."""
+    from connectors import storage as results
+    from connectors.models import ConnectorJob, JobStatus
+
+    from .uploads import open_decrypted
+
+    parts: list[dict[str, Any]] = []
+    jobs = (
+        ConnectorJob.objects.filter(request=request)
+        .exclude(status=JobStatus.NOT_APPLICABLE)
+        .select_related("system")
+        .order_by("system__key")
+    )
+    for job in jobs:
+        folder = f"systems/{job.system.key}"
+        part: dict[str, Any] = {
+            "key": job.system.key,
+            "name": job.system.name,
+            "status": job.status,
+            "files": [],
+            "note": "",
+        }
+        if job.status == JobStatus.EXCEPTED:
+            part["note"] = f"Not included: {job.excepted_reason}"
+        elif job.result_storage_name and job.result_content_type == "application/json":
+            data = results.read_json(job.result_storage_name)
+            for category, rows in data.items() if isinstance(data, dict) else []:
+                path = f"{folder}/{_path_part(category)}.json"
+                count = _write_system_rows(builder, path, rows)
+                part["files"].append({"category": str(category), "path": path, "rows": count})
+        elif job.result_storage_name:
+            ending = _RESULT_FILE_ENDINGS.get(job.result_content_type, ".bin")
+            path = f"{folder}/result{ending}"
+            with builder.member(path) as out:
+                for chunk in open_decrypted(job.result_storage_name):
+                    out.write(chunk)
+            part["files"].append({"category": "", "path": path, "rows": None})
+        if not part["files"] and not part["note"]:
+            part["note"] = "This system holds nothing about you."
+        parts.append(part)
+    return parts
+
+
 def _write_index(
     builder: _ZipBuilder,
     request: DataSubjectRequest,
     stamp: datetime.datetime,
     categories: list[tuple[str, str, list[_Table]]],
+    systems: list[dict[str, Any]],
 ) -> None:
     html = render_to_string(
         "requests_dsar/export/index.html",
@@ -339,6 +406,7 @@ def _write_index(
             "categories": [
                 {"key": key, "label": label, "tables": tables} for key, label, tables in categories
             ],
+            "systems": systems,
         },
     )
     with builder.member("index.html", large=False) as out:
@@ -350,6 +418,7 @@ def _write_manifest(
     request: DataSubjectRequest,
     stamp: datetime.datetime,
     categories: list[tuple[str, str, list[_Table]]],
+    systems: list[dict[str, Any]],
 ) -> None:
     manifest = {
         "format": ARCHIVE_FORMAT,
@@ -364,6 +433,8 @@ def _write_manifest(
             {"key": key, "label": label, "tables": [table.manifest() for table in tables]}
             for key, label, tables in categories
         ],
+        # The company's other systems: each one's files (under systems/<key>/) and status.
+        "systems": systems,
         # Every other member of the archive; the manifest cannot hold its own checksum.
         "files": builder.files,
     }
@@ -384,8 +455,9 @@ def _write_archive(
         for table in tables:
             _write_table(builder, table, user)
         categories.append((key, label, tables))
-    _write_index(builder, request, stamp, categories)
-    _write_manifest(builder, request, stamp, categories)
+    systems = _write_systems(builder, request)
+    _write_index(builder, request, stamp, categories, systems)
+    _write_manifest(builder, request, stamp, categories, systems)
 
 
 def _storage_name() -> str:

@@ -32,6 +32,7 @@ class Status(models.TextChoices):
     IDENTITY_UNVERIFIED = "identity_unverified", _("Waiting for identity verification")
     PENDING = "pending", _("Received")
     IN_PROGRESS = "in_progress", _("In progress")
+    WAITING_ON_SYSTEMS = "waiting_on_systems", _("Waiting for our other systems")
     NEEDS_CLARIFICATION = "needs_clarification", _("Waiting for your answer")
     AWAITING_APPROVAL = "awaiting_approval", _("With our privacy team")
     COMPLETED = "completed", _("Completed")
@@ -45,6 +46,7 @@ OPEN_STATUSES = frozenset(
         Status.IDENTITY_UNVERIFIED,
         Status.PENDING,
         Status.IN_PROGRESS,
+        Status.WAITING_ON_SYSTEMS,
         Status.NEEDS_CLARIFICATION,
         Status.AWAITING_APPROVAL,
         Status.FAILED,
@@ -275,6 +277,10 @@ class ErasureRecord(models.Model):
     performed_at = models.DateTimeField(default=timezone.now)
     # [{"category", "model", "strategy", "rows", "fields": {name: anonymizer}, "legal_basis"}]
     summary = models.JSONField(default=list)
+    # Each connected system's part, taken before the portal's own erasure runs:
+    # [{"key", "system", "status", "counts": {category: rows}, "tables", "confirmation",
+    #   "excepted_reason"}]
+    systems = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"Erasure for request #{self.request_id}"

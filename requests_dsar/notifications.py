@@ -7,7 +7,7 @@ direct e-mail.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -160,7 +160,16 @@ def staff_recipients() -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
-def warn_staff(*, kind: str, request_ids: Iterable[int], days: int) -> None:
+def warn_staff(
+    *,
+    kind: str,
+    request_ids: Iterable[int],
+    days: int,
+    systems: Mapping[int, list[str]] | None = None,
+) -> None:
+    """E-mail staff about requests: `due_soon`, `overdue` or `systems_stuck`. `systems` names,
+    per request, the connected systems it still waits on (names and statuses, no personal data).
+    """
     ids = list(request_ids)
     recipients = staff_recipients()
     if not ids or not recipients:
@@ -171,6 +180,11 @@ def warn_staff(*, kind: str, request_ids: Iterable[int], days: int) -> None:
         "days": days,
         "count": len(ids),
         "ids": ids,
+        "systems": [
+            (request_id, ", ".join(systems[request_id]))
+            for request_id in ids
+            if systems and systems.get(request_id)
+        ],
         "queue_url": settings.PORTAL_URL
         + reverse("admin:requests_dsar_datasubjectrequest_changelist"),
     }

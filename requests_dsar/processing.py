@@ -15,12 +15,15 @@ from .models import AppliedCorrection, DataSubjectRequest
 
 
 def _stop_optional_processing(request: DataSubjectRequest) -> None:
+    from consent.selectors import facts_changed
+
     if request.subject_id is None:
         return
     now = timezone.now()
     profile, _created = Profile.objects.get_or_create(user_id=request.subject_id)
     if profile.optional_processing_stopped_at is None:
         Profile.objects.filter(pk=profile.pk).update(optional_processing_stopped_at=now)
+        facts_changed(request.subject_id)
         AppliedCorrection.objects.create(
             request=request,
             field="optional_processing_stopped_at",
@@ -34,9 +37,11 @@ def fulfil_restriction(request: DataSubjectRequest) -> None:
 
 
 def fulfil_withdraw_consent(request: DataSubjectRequest) -> None:
-    """Idempotent: a redelivered task finds nothing left to withdraw."""
-    from consent.models import Method
-    from consent.services import consent_withdraw_all_optional
+    """Withdraw every optional consent given, or only the purposes the request names (one the
+    portal filed when a consent was withdrawn elsewhere). Idempotent: a redelivered task finds
+    nothing left to withdraw."""
+    from consent.models import Method, Purpose
+    from consent.services import consent_withdraw, consent_withdraw_all_optional
 
     subject = request.subject
     if subject is None:
@@ -44,4 +49,9 @@ def fulfil_withdraw_consent(request: DataSubjectRequest) -> None:
     # The subject asked (the request is theirs); another requester's request is carried out by
     # the system on their verified behalf.
     actor = subject if request.requester_id == subject.pk else None
-    consent_withdraw_all_optional(user=subject, method=Method.REQUEST, actor=actor)
+    named = request.scope.get("purposes")
+    if not named:
+        consent_withdraw_all_optional(user=subject, method=Method.REQUEST, actor=actor)
+        return
+    for purpose in Purpose.objects.filter(key__in=[str(key) for key in named], is_optional=True):
+        consent_withdraw(user=subject, purpose=purpose, method=Method.REQUEST, actor=actor)

@@ -398,6 +398,9 @@ def memorialize(*, user: User, actor: User, case: RelativeCase) -> None:
     profile = profile_for(user)
     Profile.objects.filter(pk=profile.pk, memorialized_at__isnull=True).update(memorialized_at=now)
     User.objects.filter(pk=user.pk).update(is_active=False)
+    from consent.selectors import facts_changed
+
+    facts_changed(user.pk)
     for session in UserSession.objects.filter(user=user):
         session.end()  # removes it from the session store, signing that device out
     audit_append(

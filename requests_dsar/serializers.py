@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.services import PROFILE_EDITABLE_FIELDS
+from connectors.models import JobStatus
+from connectors.selectors import progress_of
 
 from .corrections import MAX_CHANGES, MAX_PROPOSAL_LENGTH, STAFF_CORRECTABLE
 from .models import (
@@ -17,6 +22,25 @@ from .models import (
     VerificationMethod,
 )
 from .workflow import can_cancel
+
+
+# How far a request got at the connected systems (connectors.selectors.RequestProgress): the
+# requester's `systems` and the staff API's progress alike.
+class SystemProgressSerializer(serializers.Serializer):
+    system_id = serializers.IntegerField()
+    system = serializers.CharField()
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    status_label = serializers.CharField()
+
+
+class RequestProgressSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Systems in the request's scope.")
+    settled = serializers.IntegerField(help_text="Of them, done or excepted.")
+    failed = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    complete = serializers.BooleanField()
+    text = serializers.CharField(help_text='e.g. "3 of 4 systems done".')
+    systems = SystemProgressSerializer(many=True)
 
 
 class RequestSerializer(serializers.ModelSerializer):
@@ -32,6 +56,10 @@ class RequestSerializer(serializers.ModelSerializer):
         help_text="True while we wait for the requester's answer: the deadline does not run."
     )
     can_cancel = serializers.SerializerMethodField()
+    systems = serializers.SerializerMethodField(
+        help_text="How far the request got at the company's other systems holding personal "
+        "data (connected systems)."
+    )
     # Empty until they apply: "" is part of each enum.
     verification_method = serializers.ChoiceField(
         choices=VerificationMethod.choices, allow_blank=True, read_only=True
@@ -67,6 +95,7 @@ class RequestSerializer(serializers.ModelSerializer):
             "legal_exemption",
             "denial_note",
             "can_cancel",
+            "systems",
         ]
         read_only_fields = fields
 
@@ -78,6 +107,10 @@ class RequestSerializer(serializers.ModelSerializer):
 
     def get_can_cancel(self, obj: DataSubjectRequest) -> bool:
         return can_cancel(obj)
+
+    @extend_schema_field(RequestProgressSerializer)
+    def get_systems(self, obj: DataSubjectRequest) -> dict[str, Any]:
+        return RequestProgressSerializer(progress_of(obj.connector_jobs.all())).data
 
 
 class ChangeSerializer(serializers.Serializer):

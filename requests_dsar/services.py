@@ -482,12 +482,20 @@ def _needs_approval(request: DataSubjectRequest) -> bool:
 
 
 def dsar_process(*, request_id: int) -> None:
-    """Carry a pending request forward. Safe to call any number of times for the same request."""
+    """Carry a pending request forward. Safe to call any number of times for the same request.
+
+    The company's other systems (connected systems) carry out their part first: the request
+    waits on them (`waiting_on_systems`) and each system's answer wakes it up again; once every
+    one is done or excepted, the portal's own engine runs and the request completes.
+    """
+    from connectors.services import request_systems_settled
+
     from .engines import run_engine
 
     request = DataSubjectRequest.objects.filter(pk=request_id).first()
-    if request is None or request.status != Status.PENDING:
+    if request is None or request.status not in (Status.PENDING, Status.WAITING_ON_SYSTEMS):
         return
+    waiting = request.status == Status.WAITING_ON_SYSTEMS
     if request.type in STAFF_ANSWERED:
         dsar_transition(
             request=request, to=Status.AWAITING_APPROVAL, actor=None, reason="With our team."
@@ -495,7 +503,7 @@ def dsar_process(*, request_id: int) -> None:
         return
     if request.act_after and request.act_after > timezone.now():
         return  # a deletion's cool-off: the sweep brings it back when it ends
-    if request.type in (RequestType.CORRECT, RequestType.SUPPLEMENT):
+    if not waiting and request.type in (RequestType.CORRECT, RequestType.SUPPLEMENT):
         from .corrections import apply_user_editable
 
         # What requesters may edit themselves applies at once, before any wait for staff.
@@ -514,6 +522,22 @@ def dsar_process(*, request_id: int) -> None:
         return
     if request.type not in AUTOMATED:
         return
+    # One transaction: the jobs go out (after commit) only once the request says it waits for
+    # them, so the first system's answer always finds it waiting and wakes it.
+    try:
+        with transaction.atomic():
+            if not request_systems_settled(request=request):
+                if not waiting:
+                    dsar_transition(
+                        request=request,
+                        to=Status.WAITING_ON_SYSTEMS,
+                        actor=None,
+                        reason="Sent to our other systems; waiting for their answers.",
+                        notify=False,
+                    )
+                return
+    except TransitionNotAllowed:
+        return  # it moved meanwhile (cancelled, or another worker): nothing was sent
     try:
         dsar_transition(
             request=request,

@@ -25,7 +25,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from accounts.guardian_services import guardian_request_viewed, guardian_requests_listed
 from accounts.typing import AuthenticatedHttpRequest
+from connectors.selectors import request_progress
 
 from . import display, intake, ratelimit, selectors, services
 from .forms import (
@@ -61,10 +63,16 @@ CODE_RESULTS = {
 HOUR = 3600
 
 
-def _own(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> DataSubjectRequest:
+def _own(
+    request: AuthenticatedHttpRequest, public_id: uuid.UUID, *, audited: bool = True
+) -> DataSubjectRequest:
+    """One of the user's requests, or 404. A guardian reaching one they filed for a minor is
+    audited as a guardian's access to the minor's data (unless the caller does it itself)."""
     found = selectors.request_for(request.user, public_id)
     if found is None:
         raise Http404("No such request of yours.")
+    if audited:
+        guardian_request_viewed(viewer=request.user, request=found, section="request")
     return found
 
 
@@ -93,10 +101,11 @@ def _too_many(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def request_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    pages = Paginator(selectors.requests_for(request.user), REQUESTS_PAGE_SIZE)
-    return render(
-        request, "requests_dsar/list.html", {"page": pages.get_page(request.GET.get("page"))}
+    page = Paginator(selectors.requests_for(request.user), REQUESTS_PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
+    guardian_requests_listed(viewer=request.user, requests=page.object_list)
+    return render(request, "requests_dsar/list.html", {"page": page})
 
 
 @login_required
@@ -167,7 +176,11 @@ def request_create(request: AuthenticatedHttpRequest, request_type: str) -> Http
 
 def _is_live(dsar: DataSubjectRequest) -> bool:
     """Whether a worker is about to move the request, so the page watches for the change."""
-    if dsar.type not in AUTOMATED or dsar.status not in (Status.PENDING, Status.IN_PROGRESS):
+    if dsar.type not in AUTOMATED or dsar.status not in (
+        Status.PENDING,
+        Status.WAITING_ON_SYSTEMS,
+        Status.IN_PROGRESS,
+    ):
         return False
     return dsar.act_after is None or dsar.act_after <= timezone.now()
 
@@ -242,6 +255,7 @@ def _detail_context(
         "code_form": forms.get("code_form") or CodeForm(),
         "can_cancel": can_cancel(dsar),
         "live": _is_live(dsar),
+        "systems": request_progress(dsar),
         "now": timezone.now(),
         "transfer_token": request.session.pop(f"dsar_transfer_token:{dsar.public_id}", None),
         "transfer_pull_url": request.build_absolute_uri(reverse("api:transfer-pull")),
@@ -252,12 +266,14 @@ def _detail_context(
 
 @login_required
 def request_detail(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    dsar = _own(request, public_id)
+    # The page's own polls are not audited one by one: they show nothing but a reload.
+    dsar = _own(request, public_id, audited=False)
     if getattr(request, "htmx", False) and "poll" in request.GET:
         # The page polls while a worker is busy; it reloads once the status has moved.
         if request.GET["poll"] != dsar.status:
             return HttpResponseClientRefresh()
         return HttpResponse(status=204)
+    guardian_request_viewed(viewer=request.user, request=dsar, section="request")
     return render(request, "requests_dsar/detail.html", _detail_context(request, dsar))
 
 

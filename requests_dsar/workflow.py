@@ -9,8 +9,18 @@ S = Status
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.IDENTITY_UNVERIFIED: frozenset({S.PENDING, S.DENIED, S.CANCELLED}),
     S.PENDING: frozenset(
-        {S.IN_PROGRESS, S.NEEDS_CLARIFICATION, S.AWAITING_APPROVAL, S.DENIED, S.CANCELLED}
+        {
+            S.IN_PROGRESS,
+            S.WAITING_ON_SYSTEMS,
+            S.NEEDS_CLARIFICATION,
+            S.AWAITING_APPROVAL,
+            S.DENIED,
+            S.CANCELLED,
+        }
     ),
+    # The company's other systems (connected systems) carry out their part first; the portal's
+    # own engine runs once every one of them is done or excepted.
+    S.WAITING_ON_SYSTEMS: frozenset({S.IN_PROGRESS, S.AWAITING_APPROVAL, S.DENIED, S.CANCELLED}),
     S.IN_PROGRESS: frozenset(
         {S.COMPLETED, S.FAILED, S.PENDING, S.NEEDS_CLARIFICATION, S.AWAITING_APPROVAL, S.CANCELLED}
     ),
@@ -29,7 +39,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # after a crash), that is the point of no return. The system may still close an in-progress
 # request (the account it belongs to was erased).
 CANCELLABLE = frozenset(
-    {S.IDENTITY_UNVERIFIED, S.PENDING, S.NEEDS_CLARIFICATION, S.AWAITING_APPROVAL, S.FAILED}
+    {
+        S.IDENTITY_UNVERIFIED,
+        S.PENDING,
+        S.WAITING_ON_SYSTEMS,
+        S.NEEDS_CLARIFICATION,
+        S.AWAITING_APPROVAL,
+        S.FAILED,
+    }
 )
 
 # Types a worker fulfils on its own; the others go to staff (questions, complaints).
@@ -63,5 +80,9 @@ def can_transition(from_status: str, to_status: str) -> bool:
 def can_cancel(request: DataSubjectRequest) -> bool:
     if request.status not in CANCELLABLE:
         return False
-    # A deletion that a worker has started may already have erased part of the data.
-    return not (request.type == RequestType.DELETE and request.attempts > 0)
+    # A deletion that a worker has started may already have erased part of the data, here or
+    # (once it waits on them) at the company's other systems.
+    return not (
+        request.type == RequestType.DELETE
+        and (request.attempts > 0 or request.status == S.WAITING_ON_SYSTEMS)
+    )

@@ -13,7 +13,8 @@
    (`guardian_approve`: ledger events with actor and method `guardian`).
 4. A decline, or no approval by `decide_by` (`minor_accounts_sweep`), erases the minor's data
    through the requests engine: a recorded `delete` request with actor system, after the minor
-   is told (`minor_erasure_start`, `minor_erasure_notify`).
+   is told (`minor_erasure_start`, `minor_erasure_notify`). Someone who comes of age while
+   waiting is never erased for want of a guardian: the wait ends (`minor_wait_end_at_majority`).
 
 Every state change is audited with ids only. Mail goes out after commit through Celery tasks
 (accounts.tasks); the rows are the truth and the periodic sweep picks up what a lost task left.
@@ -39,8 +40,20 @@ from .common import (
     minor_account_for,
     waiting_status,
 )
-from .entry import FlagResult, minor_account_open, minor_flag_by_staff, minor_status_refresh
-from .erasure import SweepResult, minor_accounts_sweep, minor_erasure_notify, minor_erasure_start
+from .entry import (
+    FlagResult,
+    minor_account_open,
+    minor_flag_by_staff,
+    minor_status_refresh,
+    minor_wait_end_at_majority,
+)
+from .erasure import (
+    SweepResult,
+    guardian_document_reviews_overdue,
+    minor_accounts_sweep,
+    minor_erasure_notify,
+    minor_erasure_start,
+)
 from .invitation import (
     ApprovalPurposes,
     SignedLink,
@@ -89,6 +102,7 @@ __all__ = [
     "guardian_approve",
     "guardian_decline",
     "guardian_document_review",
+    "guardian_document_reviews_overdue",
     "guardian_document_upload",
     "guardian_document_viewed",
     "guardian_eligibility_problem",
@@ -112,6 +126,7 @@ __all__ = [
     "minor_erasure_start",
     "minor_flag_by_staff",
     "minor_status_refresh",
+    "minor_wait_end_at_majority",
     "provider_state",
     "waiting_status",
 ]

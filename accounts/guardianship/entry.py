@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from allauth.usersessions.models import UserSession
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import Method
+from consent.selectors import facts_changed
 
 from .. import jurisdictions
 from ..models import ApiToken, Guardianship, MinorAccount, Profile, User
@@ -127,11 +129,56 @@ def minor_status_refresh(*, user: User, actor: User) -> MinorAccount | None:
     return account
 
 
+def minor_wait_end_at_majority(
+    *, minor_account_id: int, today: datetime.date | None = None
+) -> bool:
+    """A minor still waiting for a guardian (awaiting, or suspended by staff or a revocation)
+    has reached the age of their region: the wait ends and the account is theirs, never erased.
+
+    Guardian approval is refused from that day (`guardian_approve`), so without this the
+    erasure sweep would delete an adult's account for want of a guardian. Invitations still
+    open expire. The user is told. Claims the row with a conditional update: False when there
+    was nothing to do (not waiting, not of age yet, ended by a parallel sweep).
+    """
+    from notices.models import Category
+    from notices.services import notify
+
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = MinorAccount.objects.filter(
+            pk=minor_account_id,
+            status__in=NEEDS_GUARDIAN,
+            adult_on__lte=today or timezone.localdate(),
+        ).update(status=MinorAccount.Status.ENDED, ended_at=now, decide_by=None)
+        if not claimed:
+            return False
+        user_id = MinorAccount.objects.values_list("user_id", flat=True).get(pk=minor_account_id)
+        facts_changed(user_id)  # the consent check no longer treats them as a minor
+        Guardianship.objects.filter(minor_id=user_id, status__in=UNDECIDED).update(
+            status=Guardianship.Status.EXPIRED, invitation_nonce=new_nonce()
+        )
+        audit("minor.wait_ended_coming_of_age", actor=None, role="system", minor_id=user_id)
+        notify(
+            user=User.objects.get(pk=user_id),
+            category=Category.ACCOUNT_SECURITY,
+            title="Your account is now fully yours",
+            body=(
+                "You have reached the age at which you decide about your information yourself, "
+                "so your account no longer waits for a guardian's approval and will not be "
+                "deleted for want of one. Nothing was switched on for you: your consent center "
+                "shows every choice that is now yours."
+            ),
+            link=reverse("consent:center"),
+        )
+    return True
+
+
 def _minor_wait_end(account: MinorAccount, *, actor: User) -> None:
     now = timezone.now()
     MinorAccount.objects.filter(pk=account.pk, status__in=NEEDS_GUARDIAN).update(
         status=MinorAccount.Status.ENDED, ended_at=now, decide_by=None
     )
+    facts_changed(account.user_id)  # the consent check no longer treats them as a minor
     Guardianship.objects.filter(minor_id=account.user_id, status__in=UNDECIDED).update(
         status=Guardianship.Status.EXPIRED, invitation_nonce=new_nonce()
     )

@@ -8,11 +8,17 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 
-from ..models import GuardianDocument, Guardianship, MinorAccount
+from requests_dsar.audit import audit_append
+
+from ..models import GuardianDocument, Guardianship, MinorAccount, User
 from .common import (
     NEEDS_GUARDIAN,
     SWEEP_BATCH,
@@ -23,6 +29,7 @@ from .common import (
     queue_task,
     send_mail_template,
 )
+from .entry import minor_wait_end_at_majority
 from .steps import guardian_second_confirmation_send
 
 
@@ -47,6 +54,10 @@ def minor_erasure_start(*, minor_account_id: int, reason: str) -> Any:
         .first()
     )
     if account is None or account.status not in NEEDS_GUARDIAN:
+        return None
+    if account.adult_on <= timezone.localdate():
+        # Of age now: nobody needs to approve them any more, and nothing is erased.
+        minor_wait_end_at_majority(minor_account_id=account.pk)
         return None
     Guardianship.objects.filter(minor_id=account.user_id, status__in=UNDECIDED).update(
         status=Guardianship.Status.EXPIRED, invitation_nonce=new_nonce()
@@ -134,6 +145,84 @@ def minor_erasure_notify(*, minor_account_id: int, reason: str) -> None:
 class SweepResult:
     erasures_started: int
     second_confirmations_sent: int
+    overdue_reviews_reported: int = 0
+
+
+REVIEW_OVERDUE = "guardian.document_review_overdue"
+
+
+def _document_reviewers() -> list[str]:
+    """The addresses of active staff who may review guardians' documents."""
+    from django.contrib.auth.models import Permission
+
+    permission = Permission.objects.filter(
+        codename="change_guardiandocument", content_type__app_label="accounts"
+    ).first()
+    reviewers = User.objects.filter(is_active=True, is_staff=True).filter(
+        Q(is_superuser=True) | Q(user_permissions=permission) | Q(groups__permissions=permission)
+    )
+    return sorted(set(reviewers.values_list("email", flat=True)))
+
+
+def guardian_document_reviews_overdue(*, now: datetime.datetime) -> int:
+    """Tell the reviewers, once per document, of a guardian's document still unreviewed when
+    the minor's decision date has passed.
+
+    The sweep keeps such a minor (the wait is ours, not the guardian's), so without a review
+    the account would wait for ever. Sent first, marked after (an audit entry per document,
+    ids only): a failed e-mail is tried again by the next sweep. Returns how many documents
+    were reported.
+    """
+    from requests_dsar.models import AuditLogEntry
+
+    overdue = list(
+        GuardianDocument.objects.filter(
+            reviewed_at__isnull=True,
+            guardianship__status=Guardianship.Status.IN_REVIEW,
+            guardianship__minor__minor_account__status__in=NEEDS_GUARDIAN,
+            guardianship__minor__minor_account__decide_by__lte=now,
+        )
+        .order_by("uploaded_at", "pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    reported = set(
+        AuditLogEntry.objects.filter(
+            action=REVIEW_OVERDUE,
+            target_type="accounts.guardiandocument",
+            target_id__in=[str(pk) for pk in overdue],
+        ).values_list("target_id", flat=True)
+    )
+    due = [pk for pk in overdue if str(pk) not in reported]
+    reviewers = _document_reviewers()
+    if not due or not reviewers:
+        return 0
+    review_list = settings.PORTAL_URL + reverse("admin:accounts_guardiandocument_changelist")
+    count = len(due)
+    send_mass_mail(
+        [
+            (
+                f"[{settings.COMPANY_NAME}] {count} guardian document{pluralize(count)} "
+                "waiting for review past the decision date",
+                "These guardians' documents wait for a review, and the minors' decision dates "
+                "have passed: until a privacy officer accepts or rejects each one, the minor's "
+                "account is neither approved nor erased.\n\n"
+                + "".join(f"- Guardian document #{pk}\n" for pk in due)
+                + f"\nReview them: {review_list}\n",
+                None,
+                [to],
+            )
+            for to in reviewers
+        ]
+    )
+    for pk in due:
+        audit_append(
+            action=REVIEW_OVERDUE,
+            actor_user_id=None,
+            actor_role="system",
+            target_type="accounts.guardiandocument",
+            target_id=pk,
+        )
+    return count
 
 
 def minor_accounts_sweep(*, now: datetime.datetime | None = None) -> SweepResult:
@@ -141,9 +230,20 @@ def minor_accounts_sweep(*, now: datetime.datetime | None = None) -> SweepResult
     whatever suspended them), and send second confirmations whose delay has passed.
 
     A minor whose guardian's document waits for staff review is not erased meanwhile: the
-    wait is ours, not the guardian's. Idempotent: each step claims its row.
+    wait is ours, not the guardian's, and the reviewers are told once the decision date has
+    passed (`guardian_document_reviews_overdue`). Someone who has come of age meanwhile is not
+    erased either: their wait ends (`minor_wait_end_at_majority`), whichever sweep gets there
+    first. Idempotent: each step claims its row.
     """
     now = now or timezone.now()
+    today = timezone.localdate(now)
+    of_age = list(
+        MinorAccount.objects.filter(status__in=NEEDS_GUARDIAN, adult_on__lte=today).values_list(
+            "pk", flat=True
+        )[:SWEEP_BATCH]
+    )
+    for pk in of_age:
+        minor_wait_end_at_majority(minor_account_id=pk, today=today)
     in_review = GuardianDocument.objects.filter(
         guardianship__minor_id=OuterRef("user_id"),
         guardianship__status=Guardianship.Status.IN_REVIEW,
@@ -151,6 +251,7 @@ def minor_accounts_sweep(*, now: datetime.datetime | None = None) -> SweepResult
     )
     due = list(
         MinorAccount.objects.filter(status__in=NEEDS_GUARDIAN, decide_by__lte=now)
+        .exclude(adult_on__lte=today)
         .exclude(Exists(in_review))
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
@@ -165,4 +266,4 @@ def minor_accounts_sweep(*, now: datetime.datetime | None = None) -> SweepResult
         ).values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     sent = sum(guardian_second_confirmation_send(guardianship_id=pk) for pk in confirming)
-    return SweepResult(started, sent)
+    return SweepResult(started, sent, guardian_document_reviews_overdue(now=now))

@@ -8,6 +8,8 @@ import pytest
 from django.core import mail
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
 from accounts import guardianship as flow
@@ -190,6 +192,20 @@ def test_a_minor_is_not_erased_while_their_guardians_document_waits_for_review(s
     assert flow.minor_accounts_sweep().erasures_started == 0
 
 
+def test_reviewers_are_told_once_of_a_document_still_unreviewed_after_the_decision_date(settings):
+    officer = PrivacyOfficerFactory()
+    guardianship, client = accepted(settings, "document")
+    upload(client, guardianship)
+    assert flow.minor_accounts_sweep().overdue_reviews_reported == 0  # not due yet
+    MinorAccount.objects.update(decide_by=guardianship.invited_at)
+    mail.outbox.clear()
+    assert flow.minor_accounts_sweep().overdue_reviews_reported == 1
+    assert flow.minor_accounts_sweep().overdue_reviews_reported == 0
+    [told] = [m for m in mail.outbox if m.to == [officer.email]]
+    assert f"Guardian document #{GuardianDocument.objects.get().pk}" in told.body
+    assert guardianship.minor.email not in told.body + told.subject
+
+
 # --- Provider ----------------------------------------------------------------------------------
 
 
@@ -235,7 +251,42 @@ def test_a_provider_return_with_an_altered_state_is_refused(settings, fake_provi
     assert verification.provider_reference(Guardianship.objects.get()) == ""
 
 
-def test_an_unknown_provider_is_refused_at_start_up():
+def provider_check_ids(settings, providers):  # type: ignore[no-untyped-def]
+    """The ids of the errors the system checks (run by `manage.py check`, `migrate` before every
+    start, and `runserver`) report for GUARDIAN_VERIFICATION_PROVIDERS = `providers`."""
+    settings.GUARDIAN_VERIFICATION_PROVIDERS = providers
+    from django.core import checks
+
+    return [e.id for e in checks.run_checks() if e.id and e.id.startswith("accounts.")]
+
+
+class NotAProvider:
+    label = "Not a provider"
+
+
+class HalfAProvider(verification.GuardianVerificationProvider):
+    name, label = "half", "Half a provider"  # no start() or complete()
+
+
+def test_an_unknown_provider_is_refused_at_start_up(settings):
+    assert provider_check_ids(settings, {"idcheck": "tests.accounts.nowhere.IdCheck"}) == [
+        "accounts.E001"
+    ]
+    with pytest.raises(SystemCheckError, match=r"accounts\.E001"):
+        call_command("check")
+
+
+def test_a_provider_path_naming_something_else_is_refused_at_start_up(settings):
+    path = "tests.accounts.test_guardian_invitation_verification."
+    assert provider_check_ids(settings, {"idcheck": path + "NotAProvider"}) == ["accounts.E002"]
+    assert provider_check_ids(settings, {"idcheck": path + "HalfAProvider"}) == ["accounts.E003"]
+
+
+def test_a_working_provider_passes_the_start_up_check(settings, fake_provider):
+    assert provider_check_ids(settings, settings.GUARDIAN_VERIFICATION_PROVIDERS) == []
+
+
+def test_a_provider_named_nowhere_is_refused_when_used():
     from django.core.exceptions import ImproperlyConfigured
 
     with pytest.raises(ImproperlyConfigured):

@@ -244,3 +244,61 @@ def test_after_coming_of_age_updates_of_a_request_the_guardian_filed_go_to_the_u
         Message.objects.all().delete()
         notify_requester(request_id=filed.pk, event="message")
     assert list(Message.objects.values_list("user_id", flat=True)) == [minor.pk]
+
+
+# --- Coming of age while still waiting for a guardian --------------------------------------------
+
+
+@pytest.fixture
+def waiting_minor(_before_the_day):
+    """A minor invited their guardian, who has not decided; they come of age on ADULT_ON."""
+    minor = make_minor(adult_on=ADULT_ON)
+    MinorAccount.objects.filter(user=minor).update(
+        status=MinorAccount.Status.AWAITING_GUARDIAN,
+        approved_at=None,
+        decide_by=MORNING_OF + datetime.timedelta(hours=1),
+    )
+    make_guardianship(minor=minor, status=Guardianship.Status.INVITED, approved_at=None)
+    return MinorAccount.objects.get(user=minor)
+
+
+def test_a_minor_who_comes_of_age_awaiting_a_guardian_is_not_erased_but_released(waiting_minor):
+    after_the_deadline = MORNING_OF + datetime.timedelta(days=1)
+    with time_machine.travel(after_the_deadline, tick=False):
+        assert minor_accounts_sweep().erasures_started == 0
+    waiting_minor.refresh_from_db()
+    assert (waiting_minor.status, waiting_minor.decide_by) == (MinorAccount.Status.ENDED, None)
+    assert not waiting_minor.user.data_requests.exists()
+
+
+def test_the_daily_sweep_ends_the_wait_of_a_minor_who_came_of_age_and_tells_them(waiting_minor):
+    with time_machine.travel(MORNING_OF, tick=False):
+        assert guardian_lifecycle.guardianships_end_due() == 1
+    waiting_minor.refresh_from_db()
+    assert waiting_minor.status == MinorAccount.Status.ENDED
+    assert Message.objects.get(user=waiting_minor.user).title == "Your account is now fully yours"
+    # The invitation still open can no longer be used.
+    assert Guardianship.objects.get(minor=waiting_minor.user).status == Guardianship.Status.EXPIRED
+
+
+def test_a_minor_suspended_by_a_revocation_who_comes_of_age_is_not_erased_after_the_cool_off(
+    guardianship, settings
+):
+    settings.GUARDIAN_REVOCATION_COOL_OFF_DAYS = 60  # the cool-off ends after their birthday
+    revocation = guardian_lifecycle.guardianship_revoke(
+        guardianship=guardianship, actor=guardianship.guardian
+    )
+    with time_machine.travel(revocation.erase_after, tick=False):
+        assert minor_accounts_sweep().erasures_started == 0
+    assert account_of(guardianship).status == MinorAccount.Status.ENDED
+
+
+def test_a_guardians_decline_after_the_minor_came_of_age_erases_nothing(waiting_minor):
+    from accounts.guardianship import guardian_decline
+
+    invitation = Guardianship.objects.get(minor=waiting_minor.user)
+    with time_machine.travel(MORNING_OF, tick=False):
+        guardian_decline(guardianship=invitation, guardian=invitation.guardian)
+    waiting_minor.refresh_from_db()
+    assert waiting_minor.status == MinorAccount.Status.ENDED
+    assert waiting_minor.erasure_request is None

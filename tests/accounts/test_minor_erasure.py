@@ -167,3 +167,18 @@ def test_a_support_agent_is_not_offered_the_action(found_minor):
     agent.groups.set([Group.objects.get(name="Support agents")])
     run_action(staff.signed_in(agent), found_minor)
     assert not MinorAccount.objects.exists()
+
+
+def test_a_minor_staff_flagged_is_erased_when_no_guardian_approves_by_the_deadline(
+    found_minor, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run_action(staff.signed_in(PrivacyOfficerFactory()), found_minor)
+    decide_by = MinorAccount.objects.get(user=found_minor).decide_by
+    with time_machine.travel(decide_by - datetime.timedelta(minutes=1)):
+        assert flow.minor_accounts_sweep().erasures_started == 0
+    with time_machine.travel(decide_by), django_capture_on_commit_callbacks(execute=True):
+        assert flow.minor_accounts_sweep().erasures_started == 1
+    request = DataSubjectRequest.objects.get(type="delete", subject_id=found_minor.pk)
+    assert (request.status, request.requester_id) == ("completed", None)
+    assert not User.objects.get(pk=found_minor.pk).is_active

@@ -2,6 +2,7 @@
 reaches their guardian), a later profile edit that shows a minor, a staff correction."""
 
 import datetime
+import re
 
 import pytest
 from django.core import mail
@@ -88,6 +89,56 @@ def test_a_minor_who_ticks_an_optional_choice_is_told_their_guardian_makes_it(cl
     assert not User.objects.exists()
 
 
+# --- Choices offered only to adults ----------------------------------------------------------
+
+
+def adult_data(**overrides: str) -> dict[str, str]:
+    return signup_data(birth_date=years_ago(30).isoformat(), **overrides)
+
+
+def test_the_first_sign_up_page_offers_no_purpose_not_for_minors(client, purposes):
+    html = client.get(reverse("account_signup")).content.decode()
+    assert 'name="consent_ads"' not in html
+    assert 'name="consent_newsletter"' in html
+
+
+def test_the_third_party_sign_up_form_offers_no_purpose_not_for_minors_before_an_age(purposes):
+    # allauth's third-party sign-up form is built on this one and starts unbound too.
+    assert "consent_ads" not in SignupExtraForm(initial={"email": EMAIL}).fields
+
+
+def test_an_adults_first_submit_adds_the_adult_only_choices_and_creates_nothing_yet(
+    client, purposes
+):
+    response = client.post(reverse("account_signup"), adult_data())
+    html = response.content.decode()
+    assert "you have more optional choices below" in html
+    assert "enter your password again" in html
+    assert re.search(r'<input type="checkbox" name="consent_ads"(?![^>]*checked)[^>]*>', html)
+    assert not User.objects.exists()
+
+
+def test_an_adult_signs_up_with_the_adult_only_choice_they_were_shown(client, purposes):
+    shown = client.post(reverse("account_signup"), adult_data()).content.decode()
+    marker = re.search(r'name="adult_choices_shown" value="([^"]*)"', shown)
+    assert marker is not None
+    client.post(
+        reverse("account_signup"),
+        adult_data(consent_ads="on", adult_choices_shown=marker.group(1)),
+    )
+    user = User.objects.get(email=EMAIL)
+    assert ledger.is_allowed(ledger.user_subject_key(user.pk), purposes[1]).allowed
+
+
+def test_a_minor_under_full_age_is_never_shown_the_adult_only_choices(client, purposes):
+    # 17 in Germany: no guardian needed, but still no profiling or advertising.
+    response = client.post(
+        reverse("account_signup"), signup_data(birth_date=years_ago(17).isoformat())
+    )
+    assert 'name="consent_ads"' not in response.content.decode()
+    assert User.objects.filter(email=EMAIL).exists()
+
+
 def test_a_minor_cannot_sign_up_with_a_third_party_account():
     form = SignupExtraForm(data=signup_data())
     form.sociallogin = object()  # what allauth's third-party sign-up form carries
@@ -152,3 +203,67 @@ def test_a_staff_correction_showing_an_adult_ends_the_wait():
     )
     account.refresh_from_db()
     assert account.status == "ended"
+
+
+# --- Through the pages that change a date of birth ----------------------------------------------
+
+
+def test_the_profile_page_showing_a_minor_enters_the_flow_and_leads_to_the_waiting_page():
+    user = UserFactory()
+    profile = ProfileFactory(user=user, birth_date=years_ago(30), region="DE")
+    client = signed_in(user)
+    response = client.post(
+        reverse("dashboard:profile"),
+        {
+            "name": profile.name,
+            "nickname": profile.nickname,
+            "occupation": profile.occupation,
+            "signature": profile.signature,
+            "gender": profile.gender,
+            "birth_date": years_ago(14).isoformat(),
+            "region": "DE",
+            "education": profile.education,
+            "bio": profile.bio,
+        },
+    )
+    assert response.status_code == 302
+    account = MinorAccount.objects.get(user=user)
+    assert (account.status, account.reason) == ("awaiting_guardian", "profile")
+    assert client.get(reverse("dashboard:home"))["Location"] == reverse("minor:waiting")
+
+
+def admin_form_data(page, **overrides: str) -> dict[str, object]:
+    """What the admin change page would post back unchanged (its form and every inline's),
+    with `overrides` by field name."""
+    data: dict[str, object] = {}
+    forms = [page.context["adminform"].form]
+    for inline in page.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is None or value is False:
+                continue
+            if value is True:
+                value = "on"
+            elif isinstance(value, datetime.date):
+                value = value.isoformat()
+            data[form.add_prefix(name)] = value
+    data.update(overrides)
+    return data
+
+
+def test_a_staff_correction_in_the_users_admin_profile_inline_suspends_a_minor():
+    from tests.factories import PrivacyOfficerFactory
+    from tests.requests_dsar import staff
+
+    user = UserFactory()
+    ProfileFactory(user=user, birth_date=years_ago(30), region="DE")
+    admin = staff.signed_in(PrivacyOfficerFactory())
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    page = admin.get(url)
+    response = admin.post(url, admin_form_data(page, **{"profile-0-birth_date": "2014-01-01"}))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    account = MinorAccount.objects.get(user=user)
+    assert (account.status, account.reason) == ("suspended", "staff")
+    assert Profile.objects.get(user=user).birth_date == datetime.date(2014, 1, 1)

@@ -20,6 +20,8 @@ from allauth.socialaccount.models import SocialAccount
 from django.test import Client
 
 from accounts.models import LoginEvent, Profile, User
+from tests.accounts.guardian_factories import AdultFactory, MinorAccountFactory
+from tests.factories import DEFAULT_PASSWORD
 from tests.idp.fixture import OIDCProvider, start_oidc_provider
 
 PROVIDER_ID = "idp"
@@ -92,9 +94,11 @@ def _login_at_idp(idp: OIDCProvider, authorize_url: str) -> str:
     return resp.headers["Location"]
 
 
-def _third_party_login(client: Client, idp: OIDCProvider):  # type: ignore[no-untyped-def]
-    """Run the whole redirect dance; return the portal's answer to the IdP's callback."""
-    resp = client.post(LOGIN_PATH)
+def _third_party_login(client: Client, idp: OIDCProvider, **data: str):  # type: ignore[no-untyped-def]
+    """Run the whole redirect dance; return the portal's answer to the IdP's callback.
+    `data` goes with the first POST (process="connect" links the provider to the signed-in
+    account)."""
+    resp = client.post(LOGIN_PATH, data)
     assert resp.status_code == 302, resp.content[:2000]
     authorize_url = resp["Location"]
     assert authorize_url.startswith(f"{idp.issuer}/authorize"), authorize_url
@@ -247,3 +251,30 @@ def test_third_party_only_user_cannot_unlink_last_provider_until_a_password_is_s
     assert "No third-party account is linked." in page
     # The account lives on, now with e-mail and password.
     assert Client().login(email=idp.email, password=NEW_PASSWORD)
+
+
+@pytest.mark.django_db
+def test_a_minor_waiting_for_a_guardian_cannot_link_a_third_party_account(idp):
+    client = Client()
+    client.force_login(MinorAccountFactory().user)
+
+    resp = _third_party_login(client, idp, process="connect")
+
+    assert resp.status_code == 302 and resp["Location"] == "/accounts/minor/"
+    assert not SocialAccount.objects.exists()
+    page = client.get(resp["Location"]).content.decode()
+    assert "once your parent or guardian has approved your account" in page
+
+
+@pytest.mark.django_db
+def test_an_adult_signed_in_can_link_a_third_party_account(idp):
+    adult = AdultFactory(email=idp.email)
+    client = Client()
+    client.force_login(adult)
+
+    resp = _third_party_login(client, idp, process="connect")
+    # Linking a sign-in method asks for the password again first, then carries on.
+    assert resp.status_code == 302 and resp["Location"].startswith("/accounts/reauthenticate/")
+    client.post(resp["Location"], {"password": DEFAULT_PASSWORD})
+
+    assert SocialAccount.objects.filter(user=adult).count() == 1

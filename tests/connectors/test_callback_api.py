@@ -124,3 +124,14 @@ def test_a_result_not_following_the_protocol_is_refused_with_the_rule_it_breaks(
 
     assert response.status_code == 400
     assert "category name" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("key_id", ["product\x00.1", "product.1; DROP", "../product.1", "product"])
+def test_a_key_id_that_is_not_a_system_key_and_version_is_refused_as_malformed(waiting_job, key_id):
+    body, headers = signed(waiting_job)
+    headers["X-Portal-Key-Id"] = key_id
+
+    response = post(body, headers)
+
+    assert response.status_code == 401
+    assert ConnectorJob.objects.get(pk=waiting_job.pk).status == JobStatus.WAITING

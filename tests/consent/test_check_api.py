@@ -253,12 +253,12 @@ def test_staff_revoke_tokens_with_an_admin_action(secret):
 # --- What a check costs, and what stays true while it is cheap -----------------------------------
 
 
-def test_a_check_costs_one_query_once_the_cache_is_warm(user, service, newsletter):
+def test_a_check_costs_no_query_once_the_cache_is_warm(user, service, newsletter):
     give(user, newsletter)
     check(service, user.pk)  # fills the caches
     with CaptureQueriesContext(connection) as queries:
         assert check(service, user.pk).json()["allowed"] is True
-    assert len(queries) == 1  # the user's facts: minor, restricted (never cached: see selectors)
+    assert len(queries) == 0  # the user's facts too (tests/consent/test_check_facts_cache.py)
 
 
 class CacheRoundTrips:

@@ -41,6 +41,17 @@ def purposes():
     )
 
 
+def sign_up_as_adult(client, **overrides):
+    """Submit once (the page then shows the choices offered only to adults), then again with
+    `overrides`, from the page that showed them."""
+    first = client.post(reverse("account_signup"), signup_data())
+    shown = re.search(r'name="adult_choices_shown" value="([^"]*)"', first.content.decode())
+    data = signup_data(**overrides)
+    if shown:
+        data["adult_choices_shown"] = shown.group(1)
+    return client.post(reverse("account_signup"), data)
+
+
 def decisions():
     return sorted(
         (e.purpose.key, e.decision) for e in ConsentEvent.objects.filter(method=Method.SIGNUP_FORM)
@@ -48,7 +59,8 @@ def decisions():
 
 
 def test_each_optional_purpose_is_a_separate_unticked_box(client, purposes):
-    html = client.get(reverse("account_signup")).content.decode()
+    # Once a date of birth shows an adult, the adult-only purpose is offered too.
+    html = client.post(reverse("account_signup"), signup_data()).content.decode()
     boxes = re.findall(r'<input type="checkbox" name="consent_[^"]+"[^>]*>', html)
     assert len(boxes) == 2
     assert not any("checked" in box for box in boxes)
@@ -66,14 +78,14 @@ def test_purposes_needed_for_the_service_are_explained_not_offered(client, purpo
 def test_ticked_choices_are_given_and_unticked_ones_refused_once_the_account_exists(
     client, purposes
 ):
-    client.post(reverse("account_signup"), signup_data(consent_newsletter="on"))
+    sign_up_as_adult(client, consent_newsletter="on")
     user = User.objects.get(email="new.person@example.org")
     assert decisions() == [("ads", "refused"), ("newsletter", "given")]
     assert ConsentEvent.objects.filter(subject_key=ledger.user_subject_key(user.pk)).count() == 2
 
 
 def test_signing_up_without_ticking_anything_allows_nothing(client, purposes):
-    client.post(reverse("account_signup"), signup_data())
+    sign_up_as_adult(client)
     user = User.objects.get(email="new.person@example.org")
     states = ledger.state_for(ledger.user_subject_key(user.pk), purposes)
     assert [s.allowed for s in states] == [False, False]
@@ -97,7 +109,7 @@ def test_a_minor_signs_up_without_ever_being_offered_it(client, purposes):
 
 
 def test_an_address_already_registered_records_no_choice(client, purposes):
-    client.post(reverse("account_signup"), signup_data(consent_newsletter="on"))
+    sign_up_as_adult(client, consent_newsletter="on")
     first = ConsentEvent.objects.count()
-    client.post(reverse("account_signup"), signup_data(consent_newsletter="on"))
+    sign_up_as_adult(client, consent_newsletter="on")
     assert ConsentEvent.objects.count() == first

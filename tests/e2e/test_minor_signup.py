@@ -46,7 +46,7 @@ def years_ago(years: int) -> str:
     return (today.replace(year=today.year - years, day=1) - datetime.timedelta(days=1)).isoformat()
 
 
-def sign_up(page: Page, base: str, email: str, birth_date: str) -> None:
+def sign_up(page: Page, base: str, email: str, birth_date: str, *, adult: bool = False) -> None:
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_have_text("Sign Up")
     field(page, "Email").fill(email)
@@ -55,6 +55,13 @@ def sign_up(page: Page, base: str, email: str, birth_date: str) -> None:
     field(page, "Date of birth").fill(birth_date)
     field(page, "Country / region").select_option(label="Germany")
     page.get_by_role("button", name="Sign Up").click()
+    if adult:
+        # The date of birth shows an adult: the adult-only choices are added, left unticked.
+        expect(page.get_by_role("alert")).to_contain_text("you have more optional choices")
+        expect(page.get_by_label("Personalised ads")).not_to_be_checked()
+        field(page, "Password").fill(PASSWORD)
+        field(page, "Password (again)").fill(PASSWORD)
+        page.get_by_role("button", name="Sign Up").click()
     expect(heading).to_have_text("Verify Your Email Address")
     page.goto(base + link_to(email, CONFIRM_LINK))
     page.get_by_role("button", name="Confirm").click()
@@ -78,8 +85,11 @@ def test_a_minor_signs_up_and_their_guardian_approves(
     heading = page.get_by_role("heading", level=1)
 
     # 1. A 14-year-old in Germany signs up, confirms their address and signs in: only the
-    #    waiting page is open to them.
+    #    waiting page is open to them. The sign-up page, before any age is known, offers no
+    #    adult-only use.
     page.goto(base + "/accounts/signup/")
+    expect(page.get_by_label("Newsletter")).to_be_visible()
+    expect(page.get_by_label("Personalised ads")).to_have_count(0)
     sign_up(page, base, MINOR_EMAIL, years_ago(14))
     sign_in(page, MINOR_EMAIL)
     expect(heading).to_have_text("Waiting for your guardian")
@@ -103,7 +113,7 @@ def test_a_minor_signs_up_and_their_guardian_approves(
     expect(guardian.get_by_role("main")).to_contain_text("Newsletter")
     expect(guardian.get_by_role("main")).not_to_contain_text("Personalised ads")
     guardian.get_by_role("link", name="Create an account").click()
-    sign_up(guardian, base, GUARDIAN_EMAIL, "1980-04-12")
+    sign_up(guardian, base, GUARDIAN_EMAIL, "1980-04-12", adult=True)
     sign_in(guardian, GUARDIAN_EMAIL)
 
     # 4. Signed in, they are back on the invitation, now naming the account; they accept.

@@ -301,3 +301,37 @@ def test_a_case_approved_twice_is_refused_the_second_time(
     approve(case, officer, django_capture_on_commit_callbacks)
     with pytest.raises(relatives.TransitionNotAllowed):
         relatives.relative_case_approve(case=RelativeCase.objects.get(pk=case.pk), actor=officer[0])
+
+
+# --- Deadlines, as for any request -------------------------------------------------------------
+
+
+def test_a_relatives_request_warns_staff_before_its_deadline(
+    client, deceased, officer, settings, django_capture_on_commit_callbacks
+):
+    settings.DSAR_WARNING_DAYS = [5]
+    staff, _client = officer
+    case = file_case(client, deceased.email, django_capture_on_commit_callbacks)
+    with time_machine.travel(case.request.due_at - datetime.timedelta(days=4), tick=False):
+        sweeps.sweep()
+        sweeps.sweep()  # once per threshold
+    warnings = mails_to(staff.email)
+    assert [m.subject for m in warnings] == [warnings[0].subject]
+    assert "1 request due within 5 days" in warnings[0].subject
+    assert RELATIVE_EMAIL not in str(warnings[0].body)  # ids only, no personal data
+    assert DataSubjectRequest.objects.get(pk=case.request_id).warned_threshold_days == 5
+
+
+def test_a_relatives_request_past_its_deadline_is_flagged_overdue_once(
+    client, deceased, officer, django_capture_on_commit_callbacks
+):
+    staff, _client = officer
+    case = file_case(client, deceased.email, django_capture_on_commit_callbacks)
+    with time_machine.travel(case.request.due_at + datetime.timedelta(hours=1), tick=False):
+        sweeps.sweep()
+        sweeps.sweep()
+        request = DataSubjectRequest.objects.get(pk=case.request_id)
+        assert request.overdue_flagged_at is not None and request.is_overdue
+    flagged = AuditLogEntry.objects.filter(action="dsar.overdue", target_id=str(case.request_id))
+    assert flagged.count() == 1
+    assert "1 request overdue" in mails_to(staff.email)[-1].subject

@@ -6,6 +6,7 @@ Idempotent: running it again changes nothing that is already there.
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -31,6 +32,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("--port", default="8000", help="Port printed in the URLs.")
+        parser.add_argument(
+            "--product-url",
+            default="",
+            help="Where the example product service answers (scripts/run.sh starts it).",
+        )
+        parser.add_argument(
+            "--product-secret-file", default="", help="A file holding its shared secret."
+        )
+        parser.add_argument("--support-dsn", default="", help="The support desk's database DSN.")
+        parser.add_argument(
+            "--product-keys-file",
+            default="",
+            help="Where to write the product service's PRODUCT_SERVICE_KEYS setting.",
+        )
 
     @transaction.atomic
     def handle(self, *args: object, **options: object) -> None:
@@ -60,6 +75,7 @@ class Command(BaseCommand):
             actor=staff,
             data={"name": "Sam Staff", "birth_date": datetime.date(1985, 1, 1)},
         )
+        systems = self._connected_systems(staff, options)
         codes = RecoveryCodes(Authenticator.objects.get(user=staff, type="recovery_codes"))
         base = f"http://127.0.0.1:{options['port']}"
         self.stdout.write(
@@ -70,7 +86,28 @@ class Command(BaseCommand):
             f"               TOTP secret {STAFF_TOTP_SECRET} (add it to an authenticator app)\n"
             f"               or a recovery code: {', '.join(codes.get_unused_codes()[:2])}\n"
             f"  API docs:    {base}/api/docs/\n"
+            f"  Connected:   {systems}\n"
         )
+
+    def _connected_systems(self, staff: User, options: dict[str, object]) -> str:
+        """The example product service and support desk, when scripts/run.sh started them."""
+        url, dsn = str(options.get("product_url") or ""), str(options.get("support_dsn") or "")
+        secret_file = str(options.get("product_secret_file") or "")
+        if not (url and dsn and secret_file):
+            return "none (the example product service was not started)"
+        from connectors.demo import demo_systems_seed
+
+        keys = demo_systems_seed(
+            actor=staff,
+            product_url=url,
+            secret=Path(secret_file).read_text().strip(),
+            dsn=dsn,
+        )
+        keys_file = str(options.get("product_keys_file") or "")
+        if keys_file:
+            Path(keys_file).write_text(keys + "\n")
+            Path(keys_file).chmod(0o600)
+        return f"Product at {url} (HTTP connector), Support desk (database connector)"
 
     def _user(self, email: str, password: str, *, superuser: bool) -> User:
         user = User.objects.filter(email=email).first()

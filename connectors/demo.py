@@ -1,0 +1,85 @@
+"""The demo's connected systems (`make run`): the example product service and its support desk.
+
+`make run` starts examples/product_service beside the portal on a throwaway PostgreSQL server
+when one can be started (scripts/run.sh), then `seed_demo` calls `demo_systems_seed` so that a
+newcomer's copy or deletion request reaches them. Idempotent: a second run changes only what
+differs (a new address, secret or DSN).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+from accounts.models import User
+
+from . import vault
+from .configuration import connected_system_save
+from .mapping import load_text
+from .models import ConnectedSystem, Identifier, Kind
+
+EXAMPLE = Path(settings.BASE_DIR) / "examples" / "product_service"
+PRODUCT_CATEGORIES = ["account", "search_history", "play_history", "purchases"]
+SUPPORT_CATEGORIES = ["support_tickets", "support_surveys", "support_refunds"]
+ALL_TYPES = [
+    "access",
+    "copy",
+    "transfer",
+    "delete",
+    "correct",
+    "supplement",
+    "withdraw_consent",
+    "restrict",
+]
+
+
+def _product(url: str, secret: str, actor: User) -> ConnectedSystem:
+    system = ConnectedSystem.objects.filter(key="product").first() or ConnectedSystem(
+        key="product",
+        name="Product",
+        owner_team="Product engineering",
+        description="The track-listening product: listeners, searches, plays, purchases.",
+        kind=Kind.HTTP,
+        categories=PRODUCT_CATEGORIES,
+        request_types=ALL_TYPES,
+        identifiers=[Identifier.EMAIL],
+        retry_base_seconds=5,
+    )
+    same_secret = bool(system.secret_encrypted) and vault.unseal(system.secret_encrypted) == secret
+    if system.pk and system.url == url and same_secret:
+        return system
+    system.url = url
+    return connected_system_save(
+        system=system, actor=actor, changed=["url"], new_secret="" if same_secret else secret
+    )
+
+
+def _support(dsn: str, actor: User) -> ConnectedSystem:
+    system = ConnectedSystem.objects.filter(key="support").first() or ConnectedSystem(
+        key="support",
+        name="Support desk",
+        owner_team="Customer care",
+        description="Support tickets, satisfaction surveys and refunds.",
+        kind=Kind.DATABASE,
+        categories=SUPPORT_CATEGORIES,
+        request_types=["access", "copy", "transfer", "delete"],
+        identifiers=[Identifier.EMAIL],
+        retry_base_seconds=5,
+    )
+    mapping = load_text((EXAMPLE / "support_mapping.yaml").read_text())
+    same_dsn = bool(system.dsn_encrypted) and vault.unseal(system.dsn_encrypted) == dsn
+    if system.pk and same_dsn and system.mapping == mapping:
+        return system
+    system.mapping = mapping
+    return connected_system_save(
+        system=system, actor=actor, changed=["mapping"], new_dsn="" if same_dsn else dsn
+    )
+
+
+def demo_systems_seed(*, actor: User, product_url: str, secret: str, dsn: str) -> str:
+    """Create or update the two demo systems; returns the product service's key setting
+    (`PRODUCT_SERVICE_KEYS`: the current key id and its secret)."""
+    product = _product(product_url, secret, actor)
+    _support(dsn, actor)
+    return f"{product.key_id}={secret}"
