@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount
-from django.db.models import QuerySet
+from django.contrib.auth.models import Permission
+from django.db.models import Q, QuerySet
 
 from .models import AccessLogEntry, LoginEvent, Profile, User
 
@@ -29,3 +30,15 @@ def login_history_for(user: User) -> QuerySet[LoginEvent]:
 
 def access_log_for(user: User) -> QuerySet[AccessLogEntry]:
     return AccessLogEntry.objects.filter(user=user).order_by("-created_at")
+
+
+def staff_addresses_with(app_label: str, codename: str) -> list[str]:
+    """The addresses of active staff holding a permission (directly, through a group, or as
+    superusers): who is e-mailed about the work that permission covers."""
+    permission = Permission.objects.filter(
+        codename=codename, content_type__app_label=app_label
+    ).first()
+    staff = User.objects.filter(is_active=True, is_staff=True).filter(
+        Q(is_superuser=True) | Q(user_permissions=permission) | Q(groups__permissions=permission)
+    )
+    return sorted(set(staff.values_list("email", flat=True)))

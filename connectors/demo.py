@@ -18,20 +18,13 @@ from . import vault
 from .configuration import connected_system_save
 from .mapping import load_text
 from .models import ConnectedSystem, Identifier, Kind
+from .services import JOB_TYPES
 
 EXAMPLE = Path(settings.BASE_DIR) / "examples" / "product_service"
 PRODUCT_CATEGORIES = ["account", "search_history", "play_history", "purchases"]
 SUPPORT_CATEGORIES = ["support_tickets", "support_surveys", "support_refunds"]
-ALL_TYPES = [
-    "access",
-    "copy",
-    "transfer",
-    "delete",
-    "correct",
-    "supplement",
-    "withdraw_consent",
-    "restrict",
-]
+# Every request type a connector carries (all but questions and complaints).
+ALL_TYPES = [str(request_type) for request_type in JOB_TYPES]
 
 
 def _product(url: str, secret: str, actor: User) -> ConnectedSystem:

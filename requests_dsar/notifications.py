@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.core.mail import send_mail, send_mass_mail
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.selectors import staff_addresses_with
 from notices.models import Category
 from notices.services import notify
 
@@ -151,13 +149,7 @@ def send_erasure_confirmation(
 
 
 def staff_recipients() -> list[str]:
-    permission = Permission.objects.filter(
-        codename="view_datasubjectrequest", content_type__app_label="requests_dsar"
-    ).first()
-    users = User.objects.filter(is_active=True, is_staff=True).filter(
-        Q(is_superuser=True) | Q(user_permissions=permission) | Q(groups__permissions=permission)
-    )
-    return sorted(set(users.values_list("email", flat=True)))
+    return staff_addresses_with("requests_dsar", "view_datasubjectrequest")
 
 
 def warn_staff(

@@ -11,14 +11,14 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 
 from requests_dsar.audit import audit_append
 
-from ..models import GuardianDocument, Guardianship, MinorAccount, User
+from ..models import GuardianDocument, Guardianship, MinorAccount
 from .common import (
     NEEDS_GUARDIAN,
     SWEEP_BATCH,
@@ -153,15 +153,9 @@ REVIEW_OVERDUE = "guardian.document_review_overdue"
 
 def _document_reviewers() -> list[str]:
     """The addresses of active staff who may review guardians' documents."""
-    from django.contrib.auth.models import Permission
+    from ..selectors import staff_addresses_with
 
-    permission = Permission.objects.filter(
-        codename="change_guardiandocument", content_type__app_label="accounts"
-    ).first()
-    reviewers = User.objects.filter(is_active=True, is_staff=True).filter(
-        Q(is_superuser=True) | Q(user_permissions=permission) | Q(groups__permissions=permission)
-    )
-    return sorted(set(reviewers.values_list("email", flat=True)))
+    return staff_addresses_with("accounts", "change_guardiandocument")
 
 
 def guardian_document_reviews_overdue(*, now: datetime.datetime) -> int:
