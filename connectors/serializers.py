@@ -34,6 +34,9 @@ class ConnectedSystemSerializer(serializers.ModelSerializer):
         help_text="The id of the current signing secret (HTTP connectors); null without one."
     )
     previous_key_id = serializers.CharField(read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField(
+        help_text="Where jobs are POSTed (HTTP connectors); null for other kinds."
+    )
     breaker = serializers.SerializerMethodField()
 
     class Meta:
@@ -67,6 +70,11 @@ class ConnectedSystemSerializer(serializers.ModelSerializer):
 
     def get_key_id(self, system: ConnectedSystem) -> str | None:
         return system.key_id if system.secret_encrypted else None
+
+    # A database or manual system has no URL: null, as "" is no URI.
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_url(self, system: ConnectedSystem) -> str | None:
+        return system.url or None
 
     @extend_schema_field(BreakerSerializer)
     def get_breaker(self, system: ConnectedSystem) -> dict[str, Any]:

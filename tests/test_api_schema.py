@@ -9,7 +9,9 @@ that list and detail responses have bodies to validate.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterator
+from typing import cast
 from unittest import mock
 
 import pytest
@@ -20,6 +22,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -30,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts import services
+from accounts.models import User
 from consent import services as consent_services
 from tests.factories import LoginEventFactory, ProfileFactory
 
@@ -129,3 +133,90 @@ def test_a_huge_page_is_no_server_error(api_token: str, query: str) -> None:
     )
     assert response.status_code == 200
     assert response.json()["count"] == 2
+
+
+# --- Staff connector endpoints, with a privacy officer's token ---------------------------------
+# The run above reaches them with a regular user's token, so they only ever answer 403. This run
+# takes them alone with an officer's token, over jobs in every status, so their 200 bodies are
+# validated too. Path parameters are sometimes the ids of the rows the fixture makes (fixed, as
+# hypothesis would never guess a UUID), so detail and progress answers are not only 404.
+
+STAFF_TOKEN_SECRET = services.API_TOKEN_PREFIX + "schemathesis-fixed-staff-secret-for-the-run"
+SYSTEM_ID = 987_654  # far above any id a sequence hands out in a whole run
+JOB_ID = uuid.UUID("6f1d3c2a-9b8e-4c7d-a5f6-0e1d2c3b4a59")
+REQUEST_ID = uuid.UUID("0c9b8a7d-6e5f-4a3b-b2c1-d0e9f8a7b6c5")
+KNOWN_PATH_PARAMETERS: dict[str, dict[str, object]] = {
+    "/api/v1/connectors/systems/{system_id}/": {"system_id": SYSTEM_ID},
+    "/api/v1/connectors/jobs/{job_id}/": {"job_id": str(JOB_ID)},
+    "/api/v1/connectors/requests/{public_id}/progress/": {"public_id": str(REQUEST_ID)},
+}
+
+staff_schema = schema.include(path_regex=r"^/api/v1/connectors/(systems|jobs|requests)/")
+
+
+class StaffToken:
+    def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
+        return STAFF_TOKEN_SECRET
+
+    def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
+        case.headers["Authorization"] = f"Bearer {data}"
+
+
+def before_generate_path_parameters(
+    context: schemathesis.HookContext, strategy: st.SearchStrategy
+) -> st.SearchStrategy:
+    known = KNOWN_PATH_PARAMETERS.get(context.operation.path if context.operation else "")
+    return strategy if known is None else strategy | st.just(known)
+
+
+@pytest.fixture
+def staff_api_token(db) -> str:  # type: ignore[no-untyped-def]
+    from connectors.models import JobStatus
+    from tests.connectors.factories import (
+        ConnectedSystemFactory,
+        ConnectorJobFactory,
+        ManualSystemFactory,
+    )
+    from tests.factories import DataSubjectRequestFactory, PrivacyOfficerFactory
+
+    officer = cast(User, PrivacyOfficerFactory())
+    request = DataSubjectRequestFactory(type="copy", public_id=REQUEST_ID)
+    ConnectorJobFactory(
+        id=JOB_ID,
+        request=request,
+        system=ConnectedSystemFactory(pk=SYSTEM_ID),
+        status=JobStatus.DONE,
+        result_summary={"counts": {"play_history": 2}},
+        confirmation="erasure-4411",
+    )
+    ConnectorJobFactory(request=request, status=JobStatus.FAILED, last_error="http_500")
+    ConnectorJobFactory(
+        request=request,
+        status=JobStatus.EXCEPTED,
+        excepted_reason="The vendor closed our account.",
+        excepted_by=officer,
+    )
+    ConnectorJobFactory(request=request, system=ManualSystemFactory(), status=JobStatus.WAITING)
+    ConnectorJobFactory(status=JobStatus.NOT_APPLICABLE, subject_sealed="")
+    fixed = STAFF_TOKEN_SECRET.removeprefix(services.API_TOKEN_PREFIX)
+    with mock.patch.object(services.secrets, "token_urlsafe", return_value=fixed):
+        _token, secret = services.api_token_create(
+            user=officer, name="schemathesis", lifetime=datetime.timedelta(hours=1)
+        )
+    assert secret == STAFF_TOKEN_SECRET
+    return secret
+
+
+@staff_schema.hooks.apply(before_generate_path_parameters)
+@staff_schema.auth(StaffToken, refresh_interval=None)
+@staff_schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@pytest.mark.usefixtures("_keep_db_connection")
+def test_staff_connector_api_conforms_to_its_schema(
+    case: schemathesis.Case, staff_api_token: str
+) -> None:
+    case.call_and_validate(checks=CHECKS)

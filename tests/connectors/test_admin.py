@@ -2,7 +2,10 @@
 never shown back); agents work manual tasks to completion."""
 
 import argparse
+import io
+import json
 import threading
+import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,12 +13,14 @@ from django.urls import reverse
 
 from connectors import manual, services
 from connectors.models import ConnectedSystem, ConnectorJob, JobStatus, ManualTask
-from requests_dsar.models import AuditLogEntry
+from requests_dsar import export
+from requests_dsar import services as dsar_services
+from requests_dsar.models import AuditLogEntry, Status
 from requests_dsar.uploads import open_decrypted
 from tests.conftest import free_port
 from tests.connectors.factories import ConnectorJobFactory, ManualSystemFactory
 from tests.connectors.product import example_module
-from tests.factories import PrivacyOfficerFactory, SupportAgentFactory
+from tests.factories import PrivacyOfficerFactory, ProfileFactory, SupportAgentFactory
 from tests.requests_dsar.staff import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -153,22 +158,51 @@ def task_url(task):
     return reverse("admin:connectors_manualtask_change", args=[task.pk])
 
 
-def test_a_manual_task_flows_through_admin_to_completion_with_a_result_file(open_task):
+def open_archive(request):
+    archive = request.archives.get()
+    return zipfile.ZipFile(io.BytesIO(b"".join(export.archive_open_decrypted(archive))))
+
+
+def test_a_manual_task_flows_through_admin_to_completion_with_a_result_file(
+    settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = str(tmp_path)
+    ManualSystemFactory(key="desk", name="Support desk")
+    subject = ProfileFactory().user
+    # The person asks for a copy; the worker's turn sends the desk its job, a staff task.
+    request, _created = dsar_services.dsar_request_create(
+        subject=subject, requester=subject, type="copy", reauthenticated=True
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        dsar_services.dsar_process(request_id=request.pk)
+    request.refresh_from_db()
+    task = ManualTask.objects.get(job__request=request)
+    assert request.status == Status.WAITING_ON_SYSTEMS
+    assert task.due_at == request.due_at
+
     agent = SupportAgentFactory()
     client = signed_in(agent)
     # The agent finds the task in the queue and opens it: the person's identifiers are shown.
     queue = client.get(reverse("admin:connectors_manualtask_changelist") + "?state=open")
-    page = client.get(task_url(open_task))
-    assert open_task in queue.context["cl"].result_list
-    assert open_task.job.request.subject.email in page.content.decode()
-    # They attach the export they made by hand.
+    page = client.get(task_url(task))
+    assert task in queue.context["cl"].result_list
+    assert subject.email in page.content.decode()
+    # They attach the export they made by hand; the job settles and wakes the request.
     upload = SimpleUploadedFile("export.pdf", PDF, content_type="application/pdf")
-    response = client.post(task_url(open_task), {"result_file": upload, "note": "3 tickets"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(task_url(task), {"result_file": upload, "note": "3 tickets"})
 
-    job = ConnectorJob.objects.get(pk=open_task.job_id)
+    job = ConnectorJob.objects.get(pk=task.job_id)
     assert response.status_code == 302
-    assert (job.status, ManualTask.objects.get(pk=open_task.pk).completed_by) == ("done", agent)
+    assert (job.status, ManualTask.objects.get(pk=task.pk).completed_by) == ("done", agent)
     assert b"".join(open_decrypted(job.result_storage_name)) == PDF
+    # The request completes, and its archive carries the file under the desk's folder.
+    request.refresh_from_db()
+    assert request.status == Status.COMPLETED
+    zf = open_archive(request)
+    assert zf.read("systems/desk/result.pdf") == PDF
+    (system,) = json.loads(zf.read("manifest.json"))["systems"]
+    assert [f["path"] for f in system["files"]] == ["systems/desk/result.pdf"]
 
 
 def test_staff_seeing_a_tasks_identifiers_is_audited(open_task):

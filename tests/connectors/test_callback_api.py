@@ -6,13 +6,15 @@ import time
 import pytest
 from django.test import Client
 
-from connectors import signing
+from connectors import configuration, signing
 from connectors.models import ConnectorJob, JobStatus
 from tests.connectors.factories import SECRET, ConnectorJobFactory
+from tests.factories import PrivacyOfficerFactory
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/connectors/callback/"
+NEW_SECRET = "n" * 40
 
 
 def post(body, headers):
@@ -102,19 +104,43 @@ def test_a_system_cannot_complete_another_systems_job(waiting_job):
     assert ConnectorJob.objects.get(pk=other.pk).status == JobStatus.WAITING
 
 
-def test_after_a_rotation_the_previous_secret_is_still_accepted(waiting_job):
-    from connectors import configuration
-    from tests.factories import PrivacyOfficerFactory
+def rotate(system, **changes):
+    """An officer saves the system with a new secret (or drops the previous one)."""
+    return configuration.connected_system_save(
+        system=system, actor=PrivacyOfficerFactory(), **changes
+    )
 
+
+def test_after_a_rotation_the_previous_secret_is_still_accepted(waiting_job):
     system = waiting_job.system
     previous_key_id = system.key_id
-    configuration.connected_system_save(
-        system=system, actor=PrivacyOfficerFactory(is_superuser=True), new_secret="n" * 40
-    )
+    rotate(system, new_secret=NEW_SECRET)
 
     response = post(*signed(waiting_job, key_id=previous_key_id))
 
     assert response.status_code == 200
+
+
+def test_after_a_rotation_a_callback_signed_with_the_new_secret_is_accepted(waiting_job):
+    system = rotate(waiting_job.system, new_secret=NEW_SECRET)
+
+    response = post(*signed(waiting_job, secret=NEW_SECRET, key_id=system.key_id))
+
+    assert response.status_code == 200
+    assert ConnectorJob.objects.get(pk=waiting_job.pk).status == JobStatus.DONE
+
+
+def test_once_the_previous_secret_is_dropped_a_callback_signed_with_it_is_refused(waiting_job):
+    system = waiting_job.system
+    previous_key_id = system.key_id
+    rotate(system, new_secret=NEW_SECRET)
+    rotate(system, drop_previous_secret=True)
+
+    response = post(*signed(waiting_job, key_id=previous_key_id))
+
+    assert response.status_code == 401
+    assert "unknown key" in response.json()["detail"]
+    assert ConnectorJob.objects.get(pk=waiting_job.pk).status == JobStatus.WAITING
 
 
 def test_a_result_not_following_the_protocol_is_refused_with_the_rule_it_breaks(waiting_job):
@@ -135,3 +161,16 @@ def test_a_key_id_that_is_not_a_system_key_and_version_is_refused_as_malformed(w
 
     assert response.status_code == 401
     assert ConnectorJob.objects.get(pk=waiting_job.pk).status == JobStatus.WAITING
+
+
+def test_the_api_schema_declares_the_callbacks_three_signature_headers_as_required():
+    schema = Client().get("/api/schema/?format=json").json()
+
+    parameters = schema["paths"][URL]["post"]["parameters"]
+
+    headers = {p["name"]: p.get("required") for p in parameters if p["in"] == "header"}
+    assert headers == {
+        "X-Portal-Key-Id": True,
+        "X-Portal-Timestamp": True,
+        "X-Portal-Signature": True,
+    }

@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from connectors import selectors, services, storage, vault
+from connectors import configuration, selectors, services, storage, vault
 from connectors.http_connector import Outcome
-from connectors.models import ConnectedSystem, ConnectorJob, JobStatus
+from connectors.models import ConnectorJob, JobStatus, ManualTask
 from connectors.results import Result
 from requests_dsar.models import AuditLogEntry
 from tests.connectors.factories import (
@@ -198,6 +198,20 @@ def test_errors_are_recorded_as_codes_never_with_personal_values():
     assert not AuditLogEntry.objects.filter(data__icontains=email).exists()
 
 
+def test_after_a_rotation_jobs_are_signed_with_the_new_key_id_and_secret():
+    job = ConnectorJobFactory(system__key="product", system__secret_version=1)
+    configuration.connected_system_save(
+        system=job.system, actor=PrivacyOfficerFactory(), new_secret="n" * 40
+    )
+    with mock.patch(SEND, return_value=Outcome("accepted")) as send:
+        services.dispatch(job_id=job.pk)
+
+    assert (send.call_args.kwargs["key_id"], send.call_args.kwargs["secret"]) == (
+        "product.2",
+        "n" * 40,
+    )
+
+
 # --- The circuit breaker -----------------------------------------------------------------------
 
 
@@ -302,11 +316,11 @@ def test_only_a_privacy_officer_may_except_a_system():
 
 
 def test_a_manual_system_job_opens_one_staff_task_with_the_requests_deadline():
-    job = ConnectorJobFactory(system=ManualSystemFactory())
+    job = ConnectorJobFactory(system=ManualSystemFactory(name="Support desk"))
     services.dispatch(job_id=job.pk)
-    services.dispatch(job_id=job.pk)
+    services.dispatch(job_id=job.pk)  # redelivered: no second task
 
-    job = fresh(job)
-    assert job.status == JobStatus.WAITING
-    assert job.manual_task.due_at == job.request.due_at
-    assert ConnectedSystem.objects.count() == 1
+    (task,) = ManualTask.objects.filter(job=job)
+    assert fresh(job).status == JobStatus.WAITING
+    assert (task.due_at, task.completed_at) == (job.request.due_at, None)
+    assert task.instructions.startswith("Find every record of this person in Support desk")

@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts import services as account_services
 from connectors.models import JobStatus
-from tests.connectors.factories import SECRET, ConnectorJobFactory
+from tests.connectors.factories import SECRET, ConnectorJobFactory, ManualSystemFactory
 from tests.factories import PrivacyOfficerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,14 @@ def test_staff_see_systems_without_their_secrets():
     assert system["key_id"] == job.system.key_id
     assert SECRET not in response.content.decode()
     assert "secret_encrypted" not in system
+
+
+def test_a_system_without_a_url_shows_null_not_an_empty_string():
+    system = ManualSystemFactory()
+
+    response = client_for(PrivacyOfficerFactory()).get(f"/api/v1/connectors/systems/{system.pk}/")
+
+    assert response.json()["url"] is None
 
 
 def test_staff_follow_a_requests_jobs_without_seeing_the_subjects_identifiers():

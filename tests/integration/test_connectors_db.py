@@ -100,6 +100,35 @@ def test_a_mapping_naming_a_missing_column_is_refused_by_the_dry_run(support_db)
     ]
 
 
+def test_a_mapping_naming_a_missing_column_is_refused_in_the_admin_and_nothing_saved(support_db):
+    client = signed_in(StaffFactory())
+    form = {
+        "key": "support",
+        "name": "Support desk",
+        "owner_team": "Customer care",
+        "kind": "database",
+        "enabled": "on",
+        "categories_text": ", ".join(CATEGORIES),
+        "request_types": ["copy", "delete"],
+        "identifiers": ["email"],
+        "dsn": support_db,
+        "mapping_text": MAPPING.read_text().replace("respondent_ip: null", "ip_addr: null"),
+        "timeout_seconds": "10",
+        "max_attempts": "8",
+        "retry_base_seconds": "30",
+        "failure_threshold": "5",
+        "cooldown_seconds": "300",
+    }
+
+    response = client.post(reverse("admin:connectors_connectedsystem_add"), form)
+
+    assert response.status_code == 200  # the form again, with the error under the mapping
+    assert response.context["adminform"].form.errors["mapping_text"] == [
+        "mapping.tables[1]: erased column support.satisfaction_surveys.ip_addr does not exist."
+    ]
+    assert not ConnectedSystem.objects.exists()
+
+
 def test_a_copy_request_exports_the_support_desk_rows_through_the_mapping(
     celery_worker_process, support_db, customer
 ):
