@@ -65,7 +65,7 @@ product_start() {
 if product_db_start && product_start; then
   :
 else
-  _loud "the example product service is not running (needs PostgreSQL's server binaries): the portal runs alone"
+  _loud "the example product service could not be started (it needs PostgreSQL's server binaries and free ports PRODUCT_PG_PORT=$PRODUCT_PG_PORT, PRODUCT_PORT=$PRODUCT_PORT; see above): the portal runs alone"
   run_stop
   PRODUCT_PID=""; PG_STARTED=false
   $PY manage.py seed_demo --port "$PORT" || exit 1
