@@ -54,14 +54,14 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         from django.http import HttpResponseRedirect
         from django.urls import reverse
 
-        from .guardianship import NEEDS_GUARDIAN
+        from .guardianship import WAITING
 
         user = getattr(request, "user", None)
         if (
             sociallogin.state.get("process") == AuthProcess.CONNECT
             and user is not None
             and user.is_authenticated
-            and MinorAccount.objects.filter(user_id=user.pk, status__in=NEEDS_GUARDIAN).exists()
+            and MinorAccount.objects.filter(user_id=user.pk, status__in=WAITING).exists()
         ):
             messages.error(request, THIRD_PARTY_REFUSED_TO_MINOR)
             raise ImmediateHttpResponse(HttpResponseRedirect(reverse("minor:waiting")))

@@ -38,7 +38,10 @@ def staff_addresses_with(app_label: str, codename: str) -> list[str]:
     permission = Permission.objects.filter(
         codename=codename, content_type__app_label=app_label
     ).first()
-    staff = User.objects.filter(is_active=True, is_staff=True).filter(
-        Q(is_superuser=True) | Q(user_permissions=permission) | Q(groups__permissions=permission)
-    )
+    holders = Q(is_superuser=True)
+    if permission is not None:
+        # A missing permission must not become `user_permissions=None`: that matches every
+        # staff member without a direct permission.
+        holders |= Q(user_permissions=permission) | Q(groups__permissions=permission)
+    staff = User.objects.filter(is_active=True, is_staff=True).filter(holders)
     return sorted(set(staff.values_list("email", flat=True)))

@@ -23,6 +23,7 @@ from .services import JOB_TYPES
 EXAMPLE = Path(settings.BASE_DIR) / "examples" / "product_service"
 PRODUCT_CATEGORIES = ["account", "search_history", "play_history", "purchases"]
 SUPPORT_CATEGORIES = ["support_tickets", "support_surveys", "support_refunds"]
+DEMO_KEYS = ("product", "support")
 # Every request type a connector carries (all but questions and complaints).
 ALL_TYPES = [str(request_type) for request_type in JOB_TYPES]
 
@@ -40,11 +41,14 @@ def _product(url: str, secret: str, actor: User) -> ConnectedSystem:
         retry_base_seconds=5,
     )
     same_secret = bool(system.secret_encrypted) and vault.unseal(system.secret_encrypted) == secret
-    if system.pk and system.url == url and same_secret:
+    if system.pk and system.enabled and system.url == url and same_secret:
         return system
-    system.url = url
+    system.url, system.enabled = url, True
     return connected_system_save(
-        system=system, actor=actor, changed=["url"], new_secret="" if same_secret else secret
+        system=system,
+        actor=actor,
+        changed=["url", "enabled"],
+        new_secret="" if same_secret else secret,
     )
 
 
@@ -62,11 +66,11 @@ def _support(dsn: str, actor: User) -> ConnectedSystem:
     )
     mapping = load_text((EXAMPLE / "support_mapping.yaml").read_text())
     same_dsn = bool(system.dsn_encrypted) and vault.unseal(system.dsn_encrypted) == dsn
-    if system.pk and same_dsn and system.mapping == mapping:
+    if system.pk and system.enabled and same_dsn and system.mapping == mapping:
         return system
-    system.mapping = mapping
+    system.mapping, system.enabled = mapping, True
     return connected_system_save(
-        system=system, actor=actor, changed=["mapping"], new_dsn="" if same_dsn else dsn
+        system=system, actor=actor, changed=["mapping", "enabled"], new_dsn="" if same_dsn else dsn
     )
 
 
@@ -76,3 +80,14 @@ def demo_systems_seed(*, actor: User, product_url: str, secret: str, dsn: str) -
     product = _product(product_url, secret, actor)
     _support(dsn, actor)
     return f"{product.key_id}={secret}"
+
+
+def demo_systems_disable(*, actor: User) -> int:
+    """The example service is not running this time: the demo systems an earlier run registered
+    are disabled, so requests do not wait on a service that is not there. Returns how many."""
+    disabled = 0
+    for system in ConnectedSystem.objects.filter(key__in=DEMO_KEYS, enabled=True):
+        system.enabled = False
+        connected_system_save(system=system, actor=actor, changed=["enabled"])
+        disabled += 1
+    return disabled

@@ -221,6 +221,34 @@ def request_systems_settled(*, request: DataSubjectRequest) -> bool:
     )
 
 
+def request_jobs_close(*, request: DataSubjectRequest) -> int:
+    """The request was cancelled or denied: no system is asked any more. Jobs not yet settled
+    become `not_applicable` (their identifiers dropped), and what systems already returned for
+    it, never to be delivered, is deleted after commit. Returns how many jobs were stopped."""
+    now = timezone.now()
+    open_jobs = ConnectorJob.objects.filter(request=request).exclude(status__in=SETTLED_STATUSES)
+    stopped = list(open_jobs.values_list("pk", flat=True))
+    open_jobs.update(
+        status=JobStatus.NOT_APPLICABLE,
+        subject_sealed="",
+        next_attempt_at=None,
+        last_error="request_closed",
+        completed_at=now,
+    )
+    for job in ConnectorJob.objects.filter(pk__in=stopped):
+        audit_job(job, "connector.job_stopped", reason="request_closed")
+    with_results = ConnectorJob.objects.filter(request=request).exclude(result_storage_name="")
+    names = list(with_results.values_list("result_storage_name", flat=True))
+    with_results.update(result_storage_name="", result_sha256="", result_size=0)
+
+    def delete_results() -> None:
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete_results)
+    return len(stopped)
+
+
 def request_wake(job: ConnectorJob) -> None:
     """A job settled: the request waiting on its systems looks again, after commit."""
     from requests_dsar import tasks as request_tasks
@@ -359,6 +387,7 @@ def dispatch(*, job_id: Any) -> None:
             attempts=F("attempts") + 1,
             claimed_at=now,
             next_attempt_at=None,
+            stuck_alerted_at=None,  # it moves again: a new stall is told again
         )
     )
     if not claimed:

@@ -8,6 +8,8 @@ like every staff view of a user's personal data. Registered from ConsentConfig.r
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -36,6 +38,9 @@ EVENT_FIELDS = (
     "hash",
 )
 
+# A user id as typed into the search box: plain digits that fit the id column.
+USER_ID = re.compile(r"[0-9]{1,18}")
+
 
 @admin.register(ConsentEvent)
 class ConsentEventAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
@@ -57,7 +62,7 @@ class ConsentEventAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
         # The ledger names users by a keyed hash: find a user's chain by their id or address.
         term = search_term.strip()
         user_id: int | None = None
-        if term.isdigit():
+        if USER_ID.fullmatch(term):
             user_id = int(term)
         elif "@" in term:
             user_id = User.objects.filter(email__iexact=term).values_list("pk", flat=True).first()
@@ -99,6 +104,6 @@ class DisclosureAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Disclosure], search_term: str
     ) -> tuple[QuerySet[Disclosure], bool]:
-        if search_term.strip().isdigit():
+        if USER_ID.fullmatch(search_term.strip()):
             return queryset.filter(user_id=int(search_term)), False
         return super().get_search_results(request, queryset, search_term)

@@ -21,7 +21,9 @@ type of an error (database error messages quote the row's values).
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -190,6 +192,29 @@ def _send_confirmation_once(request: DataSubjectRequest) -> None:
     request.scope = scope
 
 
+# A system's confirmation kept as written only when it reads as a reference ("erasure-4411"):
+# no spaces, no address. Any other text may name the person; its SHA-256 still proves it.
+_REFERENCE = re.compile(r"[A-Za-z0-9._:/#-]{1,100}")
+
+
+def _system_line(job: Any) -> dict[str, Any]:
+    confirmation = job.confirmation or ""
+    return {
+        "key": job.system.key,
+        "system": job.system.name,
+        "status": job.status,
+        "counts": job.result_summary.get("counts", {}),
+        "tables": job.result_summary.get("tables", []),
+        "confirmation": confirmation if _REFERENCE.fullmatch(confirmation) else "",
+        "confirmation_sha256": (
+            hashlib.sha256(confirmation.encode()).hexdigest() if confirmation else ""
+        ),
+        # Who excepted it and when; not the officer's reason, which may name the person.
+        "excepted_by": job.excepted_by_id,
+        "excepted_at": job.excepted_at.isoformat() if job.excepted_at else None,
+    }
+
+
 def _record_systems(request: DataSubjectRequest) -> None:
     """Keep, in the erasure record, what each connected system erased and its confirmation:
     the jobs' own copies are emptied with the rest of the subject's data below. Taken once."""
@@ -207,18 +232,7 @@ def _record_systems(request: DataSubjectRequest) -> None:
             .select_related("system")
             .order_by("system__key")
         )
-        record.systems = [
-            {
-                "key": job.system.key,
-                "system": job.system.name,
-                "status": job.status,
-                "counts": job.result_summary.get("counts", {}),
-                "tables": job.result_summary.get("tables", []),
-                "confirmation": job.confirmation,
-                "excepted_reason": job.excepted_reason,
-            }
-            for job in jobs
-        ]
+        record.systems = [_system_line(job) for job in jobs]
         if record.systems:
             record.save(update_fields=["systems"])
 

@@ -278,8 +278,8 @@ class ErasureRecord(models.Model):
     # [{"category", "model", "strategy", "rows", "fields": {name: anonymizer}, "legal_basis"}]
     summary = models.JSONField(default=list)
     # Each connected system's part, taken before the portal's own erasure runs:
-    # [{"key", "system", "status", "counts": {category: rows}, "tables", "confirmation",
-    #   "excepted_reason"}]
+    # [{"key", "system", "status", "counts": {category: rows}, "tables", "confirmation" (when it
+    #   reads as a reference), "confirmation_sha256", "excepted_by", "excepted_at"}]
     systems = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:

@@ -158,14 +158,15 @@ def warn_staff(
     request_ids: Iterable[int],
     days: int,
     systems: Mapping[int, list[str]] | None = None,
-) -> None:
+) -> bool:
     """E-mail staff about requests: `due_soon`, `overdue` or `systems_stuck`. `systems` names,
     per request, the connected systems it still waits on (names and statuses, no personal data).
+    Returns whether anyone was e-mailed.
     """
     ids = list(request_ids)
     recipients = staff_recipients()
     if not ids or not recipients:
-        return
+        return False
     context = {
         "COMPANY_NAME": settings.COMPANY_NAME,
         "kind": kind,
@@ -183,3 +184,4 @@ def warn_staff(
     subject = render_to_string("requests_dsar/email/staff_deadline_subject.txt", context).strip()
     body = render_to_string("requests_dsar/email/staff_deadline_message.txt", context)
     send_mass_mail([(subject, body, None, [to]) for to in recipients])
+    return True

@@ -38,10 +38,12 @@ def fulfil_restriction(request: DataSubjectRequest) -> None:
 
 def fulfil_withdraw_consent(request: DataSubjectRequest) -> None:
     """Withdraw every optional consent given, or only the purposes the request names (one the
-    portal filed when a consent was withdrawn elsewhere). Idempotent: a redelivered task finds
-    nothing left to withdraw."""
-    from consent.models import Method, Purpose
-    from consent.services import consent_withdraw, consent_withdraw_all_optional
+    portal filed when a consent was withdrawn elsewhere). A purpose the subject decided on again
+    after the request was received keeps that later choice: the request never overrides it.
+    Idempotent: a redelivered task finds nothing left to withdraw."""
+    from consent import ledger
+    from consent.models import ConsentEvent, Method, Purpose
+    from consent.services import consent_withdraw
 
     subject = request.subject
     if subject is None:
@@ -49,9 +51,12 @@ def fulfil_withdraw_consent(request: DataSubjectRequest) -> None:
     # The subject asked (the request is theirs); another requester's request is carried out by
     # the system on their verified behalf.
     actor = subject if request.requester_id == subject.pk else None
+    decided_since = ConsentEvent.objects.filter(
+        subject_key=ledger.user_subject_key(subject.pk), created_at__gt=request.received_at
+    ).values_list("purpose__key", flat=True)
+    purposes = Purpose.objects.filter(is_optional=True).exclude(key__in=list(decided_since))
     named = request.scope.get("purposes")
-    if not named:
-        consent_withdraw_all_optional(user=subject, method=Method.REQUEST, actor=actor)
-        return
-    for purpose in Purpose.objects.filter(key__in=[str(key) for key in named], is_optional=True):
+    if named:
+        purposes = purposes.filter(key__in=[str(key) for key in named])
+    for purpose in purposes:
         consent_withdraw(user=subject, purpose=purpose, method=Method.REQUEST, actor=actor)

@@ -554,12 +554,34 @@ def _message_texts(cutoff: datetime.datetime) -> models.QuerySet[Any]:
     return _of_requests_closed_before("requests_dsar.RequestMessage", cutoff).exclude(body="")
 
 
+# Scope keys holding the requester's values: a correction's requested new values and free-text
+# proposals. The rest of the scope (categories, the fields staff reviewed, who approved) names
+# no value and stays with the request row.
+_SCOPE_KEYS_WITH_VALUES = ("changes",)
+
+
 def _request_texts(cutoff: datetime.datetime) -> models.QuerySet[Any]:
-    """Closed requests still holding the requester's free text or a signed-out requester's
-    address (the request row itself stays: it is the record that the request was handled)."""
+    """Closed requests still holding the requester's free text, the changes they asked for or
+    a signed-out requester's address (the request row itself stays: it is the record that
+    the request was handled)."""
+    holds_values = Q()
+    for key in _SCOPE_KEYS_WITH_VALUES:
+        holds_values |= Q(scope__has_key=key)
     return DataSubjectRequest.objects.filter(
         status__in=CLOSED_STATUSES, status_changed_at__lt=cutoff
-    ).exclude(details="", contact_email="")
+    ).filter(~Q(details="") | ~Q(contact_email="") | holds_values)
+
+
+def _clear_request_texts(batch: models.QuerySet[Any]) -> int:
+    # Only the keys with values leave the scope (a JSON key cannot be dropped by one portable
+    # UPDATE); the rows are locked first, as the statement that clears the text would.
+    rows = list(batch.select_for_update().values_list("pk", "scope"))
+    for pk, scope in rows:
+        if isinstance(scope, dict) and any(key in scope for key in _SCOPE_KEYS_WITH_VALUES):
+            kept = {k: v for k, v in scope.items() if k not in _SCOPE_KEYS_WITH_VALUES}
+            DataSubjectRequest.objects.filter(pk=pk).update(scope=kept)
+    batch.update(details="", contact_email="")
+    return len(rows)
 
 
 def _correction_values(cutoff: datetime.datetime) -> models.QuerySet[Any]:
@@ -726,7 +748,8 @@ register_rule(
     label="Closed requests' evidence",
     removes="Of requests closed longer than the period: verification codes, the text of "
     "request messages, the before and after values of applied corrections, the request's "
-    "details and the contact address of a requester who was not signed in.",
+    "details, the changes a correction or supplement asked for and the contact address of a "
+    "requester who was not signed in.",
     default_days=180,
     targets=[
         Target(
@@ -734,6 +757,7 @@ register_rule(
             Action.ANONYMIZE,
             _request_texts,
             anonymize={"details": "", "contact_email": ""},
+            remove=_clear_request_texts,
             held_by_user=("subject_id", "requester_id"),
             held_by_request=("pk",),
         ),

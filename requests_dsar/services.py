@@ -128,6 +128,10 @@ def dsar_transition(
         reason=reason,
     )
     _audit(request, "dsar.transition", actor, from_status=from_status, to_status=to)
+    if to in (Status.CANCELLED, Status.DENIED):
+        from connectors.services import request_jobs_close
+
+        request_jobs_close(request=request)  # the other systems are not asked any more
     if notify:
         _notify(request.pk, to)
     return request

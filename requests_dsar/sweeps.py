@@ -113,8 +113,10 @@ def alert_stuck_systems(now: datetime.datetime) -> int:
         reason = "failed" if job.status == "failed" else "its system is not answering"
         error = f", {job.last_error}" if job.last_error else ""
         systems.setdefault(job.request_id, []).append(f"{job.system.name} ({reason}{error})")
-    # Sent first, marked after: a failed e-mail is tried again by the next sweep.
-    warn_staff(kind="systems_stuck", request_ids=list(systems), days=0, systems=systems)
+    # Sent first, marked after: a failed e-mail (or nobody to tell yet) is tried again by the
+    # next sweep.
+    if not warn_staff(kind="systems_stuck", request_ids=list(systems), days=0, systems=systems):
+        return 0
     ConnectorJob.objects.filter(pk__in=[job.pk for job in jobs]).update(stuck_alerted_at=now)
     return len(jobs)
 

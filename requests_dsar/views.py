@@ -6,6 +6,7 @@ requester; anyone else gets a 404, never a hint that it exists.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from typing import Any, cast
 
@@ -396,6 +397,9 @@ def request_data(
         number = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         number = 1
+    if number > (sys.maxsize - DATA_PAGE_SIZE - 1) // DATA_PAGE_SIZE:
+        # Starts beyond any row an archive can hold (and any offset islice accepts).
+        raise Http404("No such page.")
     from .export import ArchiveGone, archive_read_category
 
     try:

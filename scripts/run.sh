@@ -42,9 +42,12 @@ product_db_start() {
     $RUNAS "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres -E UTF8 >"$VAR/product-initdb.log" 2>&1 \
       || { cat "$VAR/product-initdb.log" >&2; return 1; }
   fi
-  $RUNAS "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 start \
-    -o "-p $PRODUCT_PG_PORT -k $PG_DATA -c listen_addresses=127.0.0.1" >/dev/null \
-    || { tail -20 "$PG_DATA/server.log" >&2; return 1; }
+  # A cluster an earlier run left running (its terminal closed) is taken over, not started twice.
+  if ! $RUNAS "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+    $RUNAS "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 start \
+      -o "-p $PRODUCT_PG_PORT -k $PG_DATA -c listen_addresses=127.0.0.1" >/dev/null \
+      || { tail -20 "$PG_DATA/server.log" >&2; return 1; }
+  fi
   PG_STARTED=true
   "$PG_BIN/createdb" -h 127.0.0.1 -p "$PRODUCT_PG_PORT" -U postgres product_demo 2>/dev/null || true
 }

@@ -11,7 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import CharField, Exists, OuterRef
+from django.db.models.functions import Cast
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
@@ -169,24 +170,24 @@ def guardian_document_reviews_overdue(*, now: datetime.datetime) -> int:
     """
     from requests_dsar.models import AuditLogEntry
 
-    overdue = list(
+    # Already reported documents are left out before the batch is cut: otherwise a batch's
+    # worth of reported, still unreviewed documents would hide every newer one for ever.
+    already_reported = AuditLogEntry.objects.filter(
+        action=REVIEW_OVERDUE,
+        target_type="accounts.guardiandocument",
+        target_id=Cast(OuterRef("pk"), CharField()),
+    )
+    due = list(
         GuardianDocument.objects.filter(
             reviewed_at__isnull=True,
             guardianship__status=Guardianship.Status.IN_REVIEW,
             guardianship__minor__minor_account__status__in=NEEDS_GUARDIAN,
             guardianship__minor__minor_account__decide_by__lte=now,
         )
+        .exclude(Exists(already_reported))
         .order_by("uploaded_at", "pk")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    reported = set(
-        AuditLogEntry.objects.filter(
-            action=REVIEW_OVERDUE,
-            target_type="accounts.guardiandocument",
-            target_id__in=[str(pk) for pk in overdue],
-        ).values_list("target_id", flat=True)
-    )
-    due = [pk for pk in overdue if str(pk) not in reported]
     reviewers = _document_reviewers()
     if not due or not reviewers:
         return 0

@@ -1,6 +1,7 @@
 """Verification methods besides email_plus: a document reviewed by a privacy officer (encrypted,
 deleted after review), and a provider behind the pluggable interface (a test double here)."""
 
+import datetime
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
@@ -11,13 +12,19 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import guardianship as flow
 from accounts import verification
 from accounts.models import GuardianDocument, Guardianship, MinorAccount
 from consent.models import ConsentEvent
 from requests_dsar.models import AuditLogEntry
-from tests.accounts.guardian_factories import AdultFactory, MinorAccountFactory, signed_in
+from tests.accounts.guardian_factories import (
+    AdultFactory,
+    GuardianshipFactory,
+    MinorAccountFactory,
+    signed_in,
+)
 from tests.factories import (
     PrivacyOfficerFactory,
     PurposeFactory,
@@ -204,6 +211,34 @@ def test_reviewers_are_told_once_of_a_document_still_unreviewed_after_the_decisi
     [told] = [m for m in mail.outbox if m.to == [officer.email]]
     assert f"Guardian document #{GuardianDocument.objects.get().pk}" in told.body
     assert guardianship.minor.email not in told.body + told.subject
+
+
+def overdue_document():
+    """A guardian's document in review, for a minor whose decision date has passed."""
+    minor = MinorAccountFactory(decide_by=timezone.now() - datetime.timedelta(days=1)).user
+    guardianship = GuardianshipFactory(minor=minor, status=Guardianship.Status.IN_REVIEW)
+    return GuardianDocument.objects.create(
+        guardianship=guardianship,
+        storage_name=f"guardian-documents/{guardianship.pk}.bin",
+        key_id="k1",
+        content_type="application/pdf",
+        size=len(PDF),
+        sha256="0" * 64,
+    )
+
+
+def test_documents_newer_than_a_batch_of_reported_ones_are_still_reported(monkeypatch):
+    PrivacyOfficerFactory()
+    monkeypatch.setattr("accounts.guardianship.erasure.SWEEP_BATCH", 2)
+    documents = [overdue_document() for _ in range(3)]
+    now = timezone.now()
+
+    assert flow.guardian_document_reviews_overdue(now=now) == 2
+    assert flow.guardian_document_reviews_overdue(now=now) == 1  # the third, past the reported
+    reported = AuditLogEntry.objects.filter(action="guardian.document_review_overdue")
+    assert sorted(map(int, reported.values_list("target_id", flat=True))) == [
+        d.pk for d in documents
+    ]
 
 
 # --- Provider ----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.test import Client
 
-from accounts.models import LoginEvent, Profile, User
+from accounts.models import LoginEvent, MinorAccount, Profile, User
 from tests.accounts.guardian_factories import AdultFactory, MinorAccountFactory
 from tests.factories import DEFAULT_PASSWORD
 from tests.idp.fixture import OIDCProvider, start_oidc_provider
@@ -264,6 +264,18 @@ def test_a_minor_waiting_for_a_guardian_cannot_link_a_third_party_account(idp):
     assert not SocialAccount.objects.exists()
     page = client.get(resp["Location"]).content.decode()
     assert "once your parent or guardian has approved your account" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [MinorAccount.Status.SUSPENDED, MinorAccount.Status.ERASING])
+def test_a_suspended_or_erasing_minor_cannot_link_a_third_party_account(idp, status):
+    client = Client()
+    client.force_login(MinorAccountFactory(status=status).user)
+
+    resp = _third_party_login(client, idp, process="connect")
+
+    assert resp.status_code == 302 and resp["Location"] == "/accounts/minor/"
+    assert not SocialAccount.objects.exists()
 
 
 @pytest.mark.django_db

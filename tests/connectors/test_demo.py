@@ -43,3 +43,15 @@ def test_seeding_again_changes_nothing_and_a_new_secret_becomes_the_next_key(sta
     assert keys == f"product.2={SECRET[::-1]}"
     assert product.previous_key_id == "product.1"
     assert ConnectedSystem.objects.count() == 2
+
+
+def test_a_run_without_the_example_service_disables_the_demo_systems_until_it_is_back(staff):
+    from connectors.demo import demo_systems_disable
+
+    seed(staff)
+    assert demo_systems_disable(actor=staff) == 2
+    assert not ConnectedSystem.objects.filter(enabled=True).exists()
+
+    seed(staff)
+
+    assert ConnectedSystem.objects.filter(enabled=True).count() == 2

@@ -13,14 +13,21 @@ from tests.factories import DataSubjectRequestFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_erasing_the_subject_removes_what_other_systems_returned_about_them():
+def test_erasing_the_subject_removes_what_other_systems_returned_about_them(
+    django_capture_on_commit_callbacks,
+):
     stored = storage.store_json({"play_history": [{"track": "Teardrop"}]})
     earlier = ConnectorJobFactory(
-        status=JobStatus.DONE, result_storage_name=stored.storage_name, subject_sealed=""
+        request__status="completed",
+        status=JobStatus.DONE,
+        result_storage_name=stored.storage_name,
+        subject_sealed="",
     )
     deletion = DataSubjectRequestFactory(type="delete", subject=earlier.request.subject)
 
-    fulfil_erasure(deletion)
+    # Files go once the transactions that let go of them have committed.
+    with django_capture_on_commit_callbacks(execute=True):
+        fulfil_erasure(deletion)
 
     job = ConnectorJob.objects.get(pk=earlier.pk)
     assert job.result_storage_name == ""

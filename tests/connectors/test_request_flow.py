@@ -3,6 +3,7 @@ archive carries each system's data, the erasure record each system's confirmatio
 told of a stuck system by name, and the requester sees how far it got. The HTTP seam
 (http_connector.send_job) is replaced; tests/integration/test_connectors.py runs the real one."""
 
+import hashlib
 import io
 import json
 import zipfile
@@ -10,6 +11,7 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from connectors import services
@@ -167,6 +169,7 @@ def test_a_deletion_erases_at_the_systems_first_and_the_record_keeps_their_confi
         {"play_history": 12},
         "erasure-4411",
     )
+    assert line["confirmation_sha256"] == hashlib.sha256(b"erasure-4411").hexdigest()
     # The job's own copy went with the subject's data; the proof stays in the record.
     assert ConnectorJob.objects.get(request=request).confirmation == ""
 
@@ -324,3 +327,100 @@ def test_a_withdrawal_request_withdraws_and_pushes_without_filing_another(
     (state,) = ledger.state_for(ledger.user_subject_key(subject.pk), [marketing])
     assert (request.status, state.allowed) == (Status.COMPLETED, False)
     assert DataSubjectRequest.objects.count() == 1
+
+
+def test_a_confirmation_that_reads_as_text_is_kept_only_as_its_hash(
+    subject, django_capture_on_commit_callbacks
+):
+    ConnectedSystemFactory(key="desk", name="Desk")
+    request = file_request(subject, "delete")
+    DataSubjectRequest.objects.filter(pk=request.pk).update(act_after=None)
+    wordy = f"Erased tickets of {subject.email}"
+    erased = Outcome("result", result=Result(status="done", counts={}, confirmation=wordy))
+
+    with mock.patch(SEND, return_value=erased):
+        request = process(request, django_capture_on_commit_callbacks)
+
+    (line,) = ErasureRecord.objects.get(request=request).systems
+    assert line["confirmation"] == ""
+    assert line["confirmation_sha256"] == hashlib.sha256(wordy.encode()).hexdigest()
+    assert subject.email not in json.dumps(ErasureRecord.objects.get(request=request).systems)
+
+
+def test_a_cancelled_request_stops_asking_its_systems_and_drops_what_they_returned(
+    subject, client, django_capture_on_commit_callbacks
+):
+    ConnectedSystemFactory(name="Product")
+    ConnectedSystemFactory(name="Support desk")
+    request = file_request(subject, "copy")
+    with mock.patch(SEND, side_effect=[exported({"account": [{"a": 1}]}), accepted()]):
+        request = process(request, django_capture_on_commit_callbacks)
+    done = ConnectorJob.objects.get(request=request, status=JobStatus.DONE)
+    stored = done.result_storage_name
+    assert default_storage.exists(stored)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dsar_services.dsar_cancel(request=request, actor=subject)
+
+    statuses = set(ConnectorJob.objects.filter(request=request).values_list("status", flat=True))
+    assert statuses == {JobStatus.DONE, JobStatus.NOT_APPLICABLE}
+    assert not default_storage.exists(stored)
+    with mock.patch(SEND) as send:
+        for job in ConnectorJob.objects.filter(request=request):
+            services.dispatch(job_id=job.pk)
+    send.assert_not_called()
+
+
+def test_a_withdrawal_request_never_overrides_a_choice_made_after_it(
+    subject, django_capture_on_commit_callbacks
+):
+    from consent import ledger
+    from consent.models import Method
+    from consent.services import consent_give
+    from tests.factories import PurposeFactory
+
+    marketing = PurposeFactory(key="marketing")
+    ConnectedSystemFactory().purposes.add(marketing)
+    # Withdrawn in the consent centre: the portal tells the system, which answers later.
+    with mock.patch(SEND, return_value=accepted()):
+        give_then_withdraw(subject, marketing, django_capture_on_commit_callbacks)
+    request = DataSubjectRequest.objects.get(subject=subject)
+    assert request.status == Status.WAITING_ON_SYSTEMS
+    # The user gives it again before the system has answered.
+    consent_give(user=subject, purpose=marketing, method=Method.CONSENT_CENTER, actor=subject)
+
+    job = ConnectorJob.objects.get(request=request, status=JobStatus.WAITING)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.callback_receive(
+            system=job.system,
+            job_id=str(job.pk),
+            payload={"job_id": str(job.pk), "status": "done", "counts": {}},
+        )
+
+    request.refresh_from_db()
+    (state,) = ledger.state_for(ledger.user_subject_key(subject.pk), [marketing])
+    assert (request.status, state.allowed) == (Status.COMPLETED, True)
+
+
+def test_a_job_sent_again_after_an_alert_is_told_again_if_it_stalls_again(
+    subject, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    PrivacyOfficerFactory(email="dpo@example.org")
+    ConnectedSystemFactory(name="Support desk")
+    request = file_request(subject, "copy")
+    with mock.patch(SEND, return_value=Outcome("fail", "http_400")):
+        process(request, django_capture_on_commit_callbacks)
+    sweeps.sweep()  # told once
+    job = ConnectorJob.objects.get(request=request)
+    assert job.stuck_alerted_at is not None
+
+    # Sent again (its system is back), it fails again: that is a new stall.
+    ConnectorJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+    with mock.patch(SEND, return_value=Outcome("fail", "http_400")):
+        services.dispatch(job_id=job.pk)
+    mail.outbox.clear()
+    sweeps.alert_stuck_systems(timezone.now())
+
+    assert [m for m in mail.outbox if "stuck at a connected system" in m.subject]

@@ -117,3 +117,13 @@ def test_listing_the_disclosure_log_is_audited(staff_client):
     staff_client.get(reverse("admin:consent_disclosure_changelist"))
     entry = AuditLogEntry.objects.filter(action=VIEWED).latest("pk")
     assert (entry.target_type, entry.data["rows"]) == ("consent.disclosure", 1)
+
+
+@pytest.mark.parametrize("name", ["consentevent", "disclosure"])
+@pytest.mark.parametrize("term", ["²", "1" * 20, "-3"])
+def test_a_search_that_only_looks_like_a_user_id_is_answered_not_a_server_error(
+    staff_client, name, term
+):
+    an_event()
+    response = staff_client.get(reverse(f"admin:consent_{name}_changelist"), {"q": term})
+    assert response.status_code == 200

@@ -368,6 +368,12 @@ def test_access_data_is_paginated(user, user_client, monkeypatch):
     assert (len(second.context["rows"]), second.context["has_next"]) == (1, False)
 
 
+def test_a_page_number_beyond_any_possible_page_is_not_found(user, user_client):
+    request = fulfil(user, type="access", scope={"categories": ["login_history"]})
+    url = reverse("dsar:data", args=[request.public_id, "login_history"])
+    assert user_client.get(f"{url}?page=100000000000000000000").status_code == 404
+
+
 def test_a_category_outside_the_access_request_is_not_shown(user, user_client):
     request = fulfil(user, type="access", scope={"categories": ["login_history"]})
     url = reverse("dsar:data", args=[request.public_id, "profile"])

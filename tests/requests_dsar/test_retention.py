@@ -461,6 +461,39 @@ def test_a_closed_requests_details_and_a_signed_out_requesters_address_are_clear
     assert result.removed["closed_request_evidence"] == 4  # the request, code, message, values
 
 
+def correction_scope():
+    return {
+        "changes": [
+            {"field": "nickname", "value": "Tommy"},
+            {"field": "other", "value": "My birth date is 1 May 1980, not 1 June"},
+        ],
+        "staff_review": ["nickname"],
+    }
+
+
+def test_a_closed_corrections_requested_changes_are_dropped_and_the_rest_of_its_scope_stays():
+    old = closed_request(181, type="correct", details="", scope=correction_scope())
+    recent = closed_request(179, type="supplement", details="", scope=correction_scope())
+
+    result = retention.retention_sweep(categories=["closed_request_evidence"])
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.scope == {"staff_review": ["nickname"]}
+    assert recent.scope == correction_scope()
+    assert result.removed["closed_request_evidence"] == 4  # the request, code, message, values
+
+
+def test_a_hold_on_a_closed_correction_keeps_its_requested_changes():
+    request = closed_request(200, type="correct", details="", scope=correction_scope())
+    hold(request=request)
+
+    retention.retention_sweep()
+
+    request.refresh_from_db()
+    assert request.scope == correction_scope()
+
+
 def test_a_hold_on_a_closed_request_keeps_its_details():
     request = closed_request(200, details="About my cat Tom")
     hold(request=request)

@@ -93,9 +93,11 @@ class Command(BaseCommand):
         """The example product service and support desk, when scripts/run.sh started them."""
         url, dsn = str(options.get("product_url") or ""), str(options.get("support_dsn") or "")
         secret_file = str(options.get("product_secret_file") or "")
+        from connectors.demo import demo_systems_disable, demo_systems_seed
+
         if not (url and dsn and secret_file):
+            demo_systems_disable(actor=staff)
             return "none (the example product service was not started)"
-        from connectors.demo import demo_systems_seed
 
         keys = demo_systems_seed(
             actor=staff,
