@@ -10,4 +10,4 @@ class ConsentConfig(AppConfig):
         # purposes). The cookie consent's receivers: purposes cache, merge of a visitor's
         # choices at login; the services' receiver that drops a changed service token from the
         # cache.
-        from . import admin_ledger, admin_tokens, cookies, services  # noqa: F401
+        from . import admin_ledger, admin_tokens, checks, cookies, services  # noqa: F401

@@ -35,7 +35,7 @@ DJANGO_ENV=production SECRET_KEY="ci-$(head -c 48 /dev/urandom | base64)" \
   FIELD_ENCRYPTION_KEYS="$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
   EXPORT_ENCRYPTION_KEYS="ci:$(head -c 32 /dev/urandom | base64)" \
   DSAR_PSEUDONYM_KEY="ci-$(head -c 48 /dev/urandom | base64)" \
-  ALLOWED_HOSTS=portal.example.org \
+  ALLOWED_HOSTS=portal.example.org REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}" \
   $PY manage.py check --deploy --fail-level WARNING || { _loud "check --deploy is not clean"; exit 1; }
 
 _say "pytest"

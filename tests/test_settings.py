@@ -34,6 +34,8 @@ PRODUCTION = {
     + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode(),
     "ALLOWED_HOSTS": "privacy.example.org",
     "DSAR_PSEUDONYM_KEY": "p" * 48,
+    # check --deploy does not connect: any address names a shared cache.
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -77,3 +79,10 @@ def test_argon2_is_the_first_password_hasher():
 
     assert configured.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
     assert settings.AUTH_USER_MODEL == "accounts.User"
+
+
+def test_production_without_a_shared_cache_is_warned_by_check_deploy():
+    without = {k: v for k, v in PRODUCTION.items() if k != "REDIS_URL"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **without)
+    assert result.returncode != 0
+    assert "consent.W001" in result.stderr + result.stdout
