@@ -221,21 +221,23 @@ def _create_next_batch(broadcast: Broadcast, batch_size: int) -> tuple[int, bool
                 Q(cursor__isnull=True) | Q(cursor__lt=reached)
             ).update(cursor=reached)
         return len(users), False
-    # The walk is over: those it passed over who joined the audience after it went by. One
+    # The walk is over: those it passed over, or who joined the audience after it went by. One
     # query over the audience, once per broadcast (more only if that many joined meanwhile).
-    already = Message.objects.filter(broadcast=broadcast, user=OuterRef("pk"))
-    late = list(
-        audience_users(broadcast.audience)
-        .filter(pk__lte=cursor)
-        .exclude(Exists(already))
-        .order_by("pk")[:batch_size]
-    )
-    if late:
-        _add_messages(broadcast, late)
-        return len(late), False
-    Broadcast.objects.filter(pk=broadcast.pk, audience_closed_at__isnull=True).update(
-        audience_closed_at=timezone.now()
-    )
+    # Under the broadcast's lock, so that a second worker's step can neither add a message once
+    # the audience is closed nor close it while the first is still adding.
+    with transaction.atomic():
+        locked = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+        if locked.audience_closed_at is not None:
+            return 0, True
+        already = Message.objects.filter(broadcast=broadcast, user=OuterRef("pk"))
+        late = list(
+            audience_users(broadcast.audience).exclude(Exists(already)).order_by("pk")[:batch_size]
+        )
+        if late:
+            _add_messages(broadcast, late)
+            return len(late), False
+        locked.audience_closed_at = timezone.now()
+        locked.save(update_fields=["audience_closed_at"])
     return 0, True
 
 
