@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 from django.db.models import QuerySet
@@ -121,11 +121,12 @@ class ConsentDecisionView(APIView):
         purpose = _offered_purpose(user, purpose_key)
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        record = {
+        choices: dict[str, Callable[..., ConsentEvent | None]] = {
             Decision.GIVEN: services.consent_give,
             Decision.WITHDRAWN: services.consent_withdraw,
             Decision.REFUSED: services.consent_refuse,
-        }[serializer.validated_data["decision"]]
+        }
+        record = choices[serializer.validated_data["decision"]]
         event = record(
             user=user,
             purpose=purpose,

@@ -237,6 +237,7 @@ def consent_give(
     method: str,
     actor: User | None,
     context: CollectionContext = NO_CONTEXT,
+    reaffirm: bool = False,
 ) -> ConsentEvent | None:
     """Record that `user` gives consent to `purpose`. Returns the new event, or None when
     consent is already given under the current policy version (nothing changed).
@@ -283,7 +284,12 @@ def consent_give(
 
     policy = current_policy()
     latest = _latest_event(user, purpose)
-    if latest is not None and latest.decision == Decision.GIVEN and _same_version(latest, policy):
+    if (
+        latest is not None
+        and latest.decision == Decision.GIVEN
+        and _same_version(latest, policy)
+        and _nothing_to_reaffirm(latest, method, reaffirm)
+    ):
         return None
     return _record(
         user=user,
@@ -296,6 +302,16 @@ def consent_give(
     )
 
 
+# Forms whose answer must show in the ledger as made there, even when it repeats a decision.
+REAFFIRMING_METHODS = frozenset({Method.RECONSENT_PROMPT, Method.SIGNUP_FORM, Method.GUARDIAN})
+
+
+def _nothing_to_reaffirm(latest: ConsentEvent, method: str, reaffirm: bool) -> bool:
+    """An unchanged decision is recorded again only when the form that made it must show it was
+    made there (a re-consent prompt, sign-up, a guardian's approval: `reaffirm`), once."""
+    return not reaffirm or latest.method == method
+
+
 def _turn_off(
     *,
     user: User,
@@ -304,6 +320,7 @@ def _turn_off(
     method: str,
     actor: User | None,
     context: CollectionContext,
+    reaffirm: bool = False,
 ) -> ConsentEvent | None:
     _require_consent_basis(purpose)
     if not purpose.is_optional:
@@ -319,7 +336,11 @@ def _turn_off(
         decision = Decision.WITHDRAWN
     elif not refusing:
         return None  # nothing given, nothing to withdraw
-    elif latest is not None and _same_version(latest, policy):
+    elif (
+        latest is not None
+        and _same_version(latest, policy)
+        and _nothing_to_reaffirm(latest, method, reaffirm)
+    ):
         return None  # already off under this policy version
     else:
         decision = Decision.REFUSED
@@ -367,6 +388,7 @@ def consent_refuse(
     method: str,
     actor: User | None,
     context: CollectionContext = NO_CONTEXT,
+    reaffirm: bool = False,
 ) -> ConsentEvent | None:
     """Record that `user` declines an optional purpose they were offered.
 
@@ -374,7 +396,13 @@ def consent_refuse(
     None when the purpose is already off under the current policy version.
     """
     return _turn_off(
-        user=user, purpose=purpose, refusing=True, method=method, actor=actor, context=context
+        user=user,
+        purpose=purpose,
+        refusing=True,
+        method=method,
+        actor=actor,
+        context=context,
+        reaffirm=reaffirm,
     )
 
 
@@ -391,19 +419,23 @@ def consent_choices_record(
     one refused (or withdrawn if it was given). Required consent-based purposes listed with
     True are recorded as given: the form explained them and the user went on.
 
-    All or nothing: once the service has ended, a form giving anything is refused whole."""
+    All or nothing: once the service has ended, a form giving anything is refused whole.
+    A choice the user had already made another way (the cookie banner, the API) under this
+    version is recorded again as made on this form: the form is the proof they chose knowing
+    the policy in force (without it the re-consent prompt would never be answered)."""
     if any(choices.values()):
         require_collection_open()
     events = []
     for purpose, chosen in choices.items():
-        if chosen:
-            event = consent_give(
-                user=user, purpose=purpose, method=method, actor=actor, context=context
-            )
-        else:
-            event = consent_refuse(
-                user=user, purpose=purpose, method=method, actor=actor, context=context
-            )
+        decide = consent_give if chosen else consent_refuse
+        event = decide(
+            user=user,
+            purpose=purpose,
+            method=method,
+            actor=actor,
+            context=context,
+            reaffirm=method in REAFFIRMING_METHODS,
+        )
         if event is not None:
             events.append(event)
     return events

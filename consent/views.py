@@ -4,6 +4,7 @@ whole history with receipts; and the re-consent prompt after a material policy c
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,7 +21,7 @@ from accounts.typing import AuthenticatedHttpRequest
 from . import receipts, selectors, services
 from .choices import LEGAL_BASIS_EXPLANATIONS, ReconsentForm, field_name
 from .gpc import gpc_in_force
-from .models import Decision, Method
+from .models import ConsentEvent, Decision, Method
 from .policies import current_policy
 from .reconsent import safe_next
 
@@ -66,7 +67,10 @@ def decide(request: AuthenticatedHttpRequest, purpose_key: str) -> HttpResponse:
     if purpose is None:
         raise Http404("No such purpose is offered to you.")
     decision = request.POST.get("decision")
-    record = {Decision.GIVEN: services.consent_give, Decision.WITHDRAWN: services.consent_withdraw}
+    record: dict[str, Callable[..., ConsentEvent | None]] = {
+        Decision.GIVEN: services.consent_give,
+        Decision.WITHDRAWN: services.consent_withdraw,
+    }
     if decision not in record:
         messages.error(request, "Choose to give or to withdraw your consent.")
         return redirect("consent:center")

@@ -205,3 +205,29 @@ def test_a_cached_answer_does_not_outlive_the_version_it_was_given_under(
     assert user_client.get("/dashboard/").status_code == 200
     PolicyVersionFactory(version="2.0", is_material=True)
     assert user_client.get("/dashboard/").status_code == 302
+
+
+def test_choices_already_made_another_way_still_answer_the_prompt(
+    user, user_client, material, newsletter
+):
+    # Under the new version the user already gave it through the API (not the prompt).
+    services.consent_give(user=user, purpose=newsletter, method=Method.API, actor=user)
+
+    response = user_client.post(f"{PROMPT}?next=/dashboard/", {"consent_newsletter": "on"})
+
+    assert response.status_code == 302 and response.url == "/dashboard/"
+    assert user_client.get("/dashboard/").status_code == 200
+    latest = ConsentEvent.objects.filter(subject_key=ledger.user_subject_key(user.pk)).last()
+    assert (latest.method, latest.decision) == (Method.RECONSENT_PROMPT, "given")
+
+
+def test_answering_the_prompt_twice_records_the_choice_once(
+    user, user_client, material, newsletter
+):
+    services.consent_give(user=user, purpose=newsletter, method=Method.API, actor=user)
+    for _ in range(2):
+        services.consent_choices_record(
+            user=user, choices={newsletter: True}, method=Method.RECONSENT_PROMPT, actor=user
+        )
+    prompted = ConsentEvent.objects.filter(method=Method.RECONSENT_PROMPT)
+    assert prompted.count() == 1
