@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "consent",
     "notices",
     "connectors",
+    "config.apps.PortalConfig",
 ]
 
 MIDDLEWARE = [

@@ -3,7 +3,8 @@
 # e-mail on the console), and beside it the example product service (examples/product_service)
 # on a PostgreSQL server kept in var/product-pg, when PostgreSQL's server binaries are here: a
 # newcomer's copy or deletion request then reaches the product and its support desk too.
-# Without them the portal runs alone and says so. Ctrl-C stops everything.
+# Without them the portal runs alone and says so. The periodic schedule (the sweeps `make beat`
+# runs in production) runs in-process too, beside runserver. Ctrl-C stops everything.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -16,12 +17,14 @@ VAR="$(pwd)/var"
 PG_DATA="$VAR/product-pg"
 PRODUCT_PID=""
 SERVER_PID=""
+SCHEDULE_PID=""
 PG_STARTED=false
 RUNAS=""
 
 run_stop() {
   set +e
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$SCHEDULE_PID" ] && kill "$SCHEDULE_PID" 2>/dev/null && wait "$SCHEDULE_PID" 2>/dev/null
   [ -n "$PRODUCT_PID" ] && kill "$PRODUCT_PID" 2>/dev/null
   if $PG_STARTED; then $RUNAS "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1; fi
 }
@@ -74,6 +77,13 @@ else
   $PY manage.py seed_demo --port "$PORT" || exit 1
 fi
 # In the background and waited for: a signal to this script then stops everything at once.
+if [ -z "${CELERY_BROKER_URL:-}${REDIS_URL:-}" ]; then
+  # Tasks run in-process; so do the periodic sweeps that take up work left waiting.
+  $PY manage.py run_schedule &
+  SCHEDULE_PID=$!
+else
+  _say "a broker is configured: tasks and the schedule need \`make worker\` and \`make beat\`"
+fi
 $PY manage.py runserver "$HOST:$PORT" &
 SERVER_PID=$!
 wait "$SERVER_PID"
