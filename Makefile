@@ -27,7 +27,8 @@ migrate: install
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 
-run: migrate
+# scripts/run.sh migrates itself, once PORTAL_URL follows HOST and PORT.
+run: install
 	PORT=$(PORT) HOST=$(HOST) bash scripts/run.sh
 
 worker: install

@@ -59,7 +59,7 @@ product_start() {
   local dsn="postgresql://postgres@127.0.0.1:$PRODUCT_PG_PORT/product_demo"
   $PY examples/product_service/seed.py --dsn "$dsn" --email demo@example.com >/dev/null || return 1
   [ -s "$VAR/product-secret" ] || { $PY -c 'import secrets; print(secrets.token_urlsafe(32))' >"$VAR/product-secret"; chmod 600 "$VAR/product-secret"; }
-  $PY manage.py seed_demo --port "$PORT" --product-url "http://127.0.0.1:$PRODUCT_PORT/" \
+  $PY manage.py seed_demo --product-url "http://127.0.0.1:$PRODUCT_PORT/" \
     --product-secret-file "$VAR/product-secret" --support-dsn "$dsn" \
     --product-keys-file "$VAR/product-keys" || return 1
   PRODUCT_SERVICE_KEYS="$(cat "$VAR/product-keys")" $PY examples/product_service/service.py \
@@ -68,13 +68,19 @@ product_start() {
   _say "example product service on http://127.0.0.1:$PRODUCT_PORT/ (log: var/product-service.log)"
 }
 
+# Links in e-mails, receipts and manifests, and the product service's callbacks, use PORTAL_URL:
+# set before anything (migrations too) writes one.
+portal_url_export "$HOST" "$PORT"
+mkdir -p "$VAR"
+$PY manage.py migrate --noinput || exit 1
+
 if product_db_start && product_start; then
   :
 else
   _loud "the example product service could not be started (it needs PostgreSQL's server binaries and free ports PRODUCT_PG_PORT=$PRODUCT_PG_PORT, PRODUCT_PORT=$PRODUCT_PORT; see above): the portal runs alone"
   run_stop
   PRODUCT_PID=""; PG_STARTED=false
-  $PY manage.py seed_demo --port "$PORT" || exit 1
+  $PY manage.py seed_demo || exit 1
 fi
 # In the background and waited for: a signal to this script then stops everything at once.
 if [ -z "${CELERY_BROKER_URL:-}${REDIS_URL:-}" ]; then

@@ -8,6 +8,22 @@ PG_BIN=""
 _say() { printf '\n==> %s\n' "$*" >&2; }
 _loud() { printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n!!! %s\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n' "$*" >&2; }
 
+# `make run`: the portal's public address (PORTAL_URL, for links in e-mails, receipts and
+# manifests) follows HOST and PORT unless it is set. A wildcard address is reached on loopback.
+portal_url_export() {
+  local host="$1" port="$2"
+  if [ -z "${PORTAL_URL:-}" ]; then
+    case "$host" in
+      0.0.0.0 | "" ) host=127.0.0.1 ;;
+      :: | "[::]" ) host="[::1]" ;;
+      \[*\] ) ;;
+      *:* ) host="[$host]" ;;
+    esac
+    PORTAL_URL="http://$host:$port"
+  fi
+  export PORTAL_URL
+}
+
 _free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

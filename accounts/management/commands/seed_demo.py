@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -31,7 +33,12 @@ class Command(BaseCommand):
     help = "Load idempotent demo data (demo user and MFA-ready staff superuser)."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("--port", default="8000", help="Port printed in the URLs.")
+        parser.add_argument(
+            "--port",
+            default="",
+            help="The port the portal is served on, to check it against PORTAL_URL (the printed "
+            "links and those in e-mails follow PORTAL_URL).",
+        )
         parser.add_argument(
             "--product-url",
             default="",
@@ -77,7 +84,15 @@ class Command(BaseCommand):
         )
         systems = self._connected_systems(staff, options)
         codes = RecoveryCodes(Authenticator.objects.get(user=staff, type="recovery_codes"))
-        base = f"http://127.0.0.1:{options['port']}"
+        # The links printed are those e-mails, receipts and manifests carry: PORTAL_URL, which
+        # `make run` derives from HOST and PORT.
+        base = settings.PORTAL_URL
+        port = str(options.get("port") or "")
+        if port and str(urlsplit(base).port or "") != port:
+            self.stderr.write(
+                f"Warning: PORTAL_URL is {base}, not on port {port}: links in e-mails will "
+                "point there. Set PORTAL_URL to the address the portal is served on."
+            )
         self.stdout.write(
             "\nDemo data is ready.\n"
             f"  Portal:      {base}/\n"
