@@ -12,6 +12,7 @@ from . import views
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/minor/", include("accounts.minor_urls")),
     path(
         "accounts/guardian-consent/",
@@ -35,3 +36,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# Django renders templates/404.html, 403.html and 400.html itself; the 500 page needs its own view.
+handler500 = "config.views.server_error"

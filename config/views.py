@@ -1,4 +1,4 @@
-"""Site-wide pages: the landing page and the health check."""
+"""Site-wide pages: the landing page, the health check, the favicon and the server error page."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
+from django.template import loader
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
 from kombu import Connection
 
 logger = logging.getLogger(__name__)
@@ -63,3 +65,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if failing:
         body["failing"] = failing
     return JsonResponse(body, status=503 if failing else 200)
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links to: send them to the SVG icon."""
+    return redirect(static("favicon.svg"))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page. Like Django's own, it renders without the request's context (whatever
+    failed, the session or the database among them, is not touched again): the company's
+    name and address come from settings."""
+    template = loader.get_template("500.html")
+    context = {
+        "COMPANY_NAME": settings.COMPANY_NAME,
+        "COMPANY_CONTACT_EMAIL": settings.COMPANY_CONTACT_EMAIL,
+    }
+    return HttpResponseServerError(template.render(context))

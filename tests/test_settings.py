@@ -86,3 +86,18 @@ def test_production_without_a_shared_cache_is_warned_by_check_deploy():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **without)
     assert result.returncode != 0
     assert "consent.W001" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "False"), ("1", "True")])
+def test_debug_is_off_unless_asked_for(value, expected):
+    env = {"DEBUG": value} if value else {}
+    base = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from config import settings; print(settings.DEBUG)"],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == expected, result.stderr
