@@ -20,6 +20,10 @@ SERVER_PID=""
 SCHEDULE_PID=""
 PG_STARTED=false
 RUNAS=""
+# One `make run` per checkout: the database in var/ and the product's cluster in var/product-pg
+# are shared, and stopping a second run would stop the first one's cluster under it.
+LOCK="$VAR/run.pid"
+LOCKED=false
 
 run_stop() {
   set +e
@@ -28,8 +32,40 @@ run_stop() {
   [ -n "$PRODUCT_PID" ] && kill "$PRODUCT_PID" 2>/dev/null
   if $PG_STARTED; then $RUNAS "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1; fi
 }
-trap run_stop EXIT
+# Whose pid is in the lock file, when that process is still a `make run`.
+run_lock_holder() {
+  local pid port
+  read -r pid port <"$LOCK" 2>/dev/null || return 1
+  [ -n "$pid" ] && ps -p "$pid" -o args= 2>/dev/null | grep -q 'scripts/run.sh' || return 1
+  echo "$pid ${port:-?}"
+}
+
+run_lock() {
+  mkdir -p "$VAR"
+  local holder
+  for _ in 1 2; do
+    # noclobber: creating the file is the test, so two runs starting at once cannot both win.
+    if (set -o noclobber; echo "$$ $PORT" >"$LOCK") 2>/dev/null; then
+      LOCKED=true
+      return 0
+    fi
+    if holder="$(run_lock_holder)"; then
+      _loud "make run is already running in this checkout (pid ${holder% *}, at PORT ${holder#* }): stop it (Ctrl-C in its terminal) before starting another"
+      exit 1
+    fi
+    rm -f "$LOCK" # left by a run that was killed: taken over
+  done
+  _loud "could not take $LOCK"
+  exit 1
+}
+
+run_unlock() {
+  if $LOCKED; then rm -f "$LOCK"; fi
+}
+
+trap 'run_stop; run_unlock' EXIT
 trap 'exit 130' INT TERM
+run_lock
 
 product_db_start() {
   _find_pg_bin || return 1
