@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
-from cryptography.fernet import Fernet, MultiFernet
 from django import forms
-from django.conf import settings
 from django.http import HttpRequest
+
+from core.collection import collection_stopped
+from core.crypto import field_fernet
 
 from .models import MinorAccount, User
 
@@ -22,8 +20,6 @@ THIRD_PARTY_REFUSED_TO_MINOR = (
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
-        from notices.termination import collection_stopped
-
         # From the announced end of the service, no new account (and no new personal data).
         return not collection_stopped() and bool(super().is_open_for_signup(request))
 
@@ -66,17 +62,6 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             messages.error(request, THIRD_PARTY_REFUSED_TO_MINOR)
             raise ImmediateHttpResponse(HttpResponseRedirect(reverse("minor:waiting")))
         super().pre_social_login(request, sociallogin)
-
-
-def field_fernet() -> MultiFernet:
-    """Encryption of secrets kept in database fields (MFA secrets, connector secrets and DSNs),
-    under FIELD_ENCRYPTION_KEYS: newest first, older ones still decrypt."""
-    keys = list(settings.FIELD_ENCRYPTION_KEYS)
-    if not keys:
-        # Development only (production refuses to start without keys): derive from SECRET_KEY.
-        digest = hashlib.sha256(("mfa-secrets:" + settings.SECRET_KEY).encode()).digest()
-        keys = [base64.urlsafe_b64encode(digest).decode()]
-    return MultiFernet([Fernet(k.encode()) for k in keys])
 
 
 class MFAAdapter(DefaultMFAAdapter):

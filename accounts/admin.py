@@ -11,8 +11,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from config.admin import RecordAdminMixin
-from requests_dsar.admin_audit import AuditedViewMixin
+from core.admin_tools import AuditedViewMixin, ReadOnlyInline
 
 from . import services
 from .minor_admin import minor_without_guardian_consent
@@ -24,12 +23,6 @@ class ProfileInline(admin.StackedInline):
     can_delete = False
     extra = 0
     readonly_fields = ["updated_at"]
-
-
-class ReadOnlyInline(RecordAdminMixin, admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
 
 
 class LoginEventInline(ReadOnlyInline):

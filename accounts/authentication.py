@@ -6,7 +6,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from config.authentication import presented_credential
+from core.authentication import presented_credential
 
 from . import services
 from .models import User

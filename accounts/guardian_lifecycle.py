@@ -28,9 +28,9 @@ from django.utils.formats import date_format
 from consent import services as consent_services
 from consent.models import Method
 from consent.selectors import facts_changed
+from core.audit import audit_append
 from notices.models import Category
 from notices.services import notify
-from requests_dsar.audit import audit_append
 
 from .guardian_services import GUARDIAN_ROLE
 from .guardianship import NEEDS_GUARDIAN, minor_wait_end_at_majority

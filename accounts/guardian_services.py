@@ -17,8 +17,8 @@ from django.db import transaction
 
 from consent import services as consent_services
 from consent.models import ConsentEvent, Decision, Method, Purpose
+from core.audit import audit_append
 from requests_dsar import services as dsar_services
-from requests_dsar.audit import audit_append
 from requests_dsar.models import DataSubjectRequest
 
 from .guardian_access import GUARDIAN_REQUEST_TYPES, guardianship_for

@@ -9,10 +9,10 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
-from notices.termination import collection_stopped
+from core.collection import collection_stopped
+from core.request_info import client_ip
 
 from . import services
-from .request_info import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from config.admin import RecordAdminMixin
-from requests_dsar.admin_audit import AuditedViewMixin, audit_staff_view
+from core import admin as core_admin
+from core.admin_tools import AuditedViewMixin, audit_staff_view
+from core.uploads import open_decrypted
 
 from . import guardianship as flow
 from .minor_forms import DocumentReviewForm
@@ -26,7 +27,7 @@ from .models import GuardianDocument, Guardianship, MinorAccount, User
 FILE_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
-class ReadOnlyAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(AuditedViewMixin, core_admin.ReadOnlyAdmin):
     """Minor accounts and guardianships change only through the guardian flow."""
 
 
@@ -167,7 +168,6 @@ class GuardianDocumentAdmin(AuditedViewMixin, admin.ModelAdmin):
         )
 
     def file_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        from requests_dsar.uploads import open_decrypted
 
         document = self._document(request, object_id)
         if document.deleted_at is not None:

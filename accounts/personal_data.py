@@ -6,7 +6,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from requests_dsar.registry import Retention, Strategy, erased_email, fixed, null, register
+from core.registry import Retention, Strategy, erased_email, fixed, null, register
+from core.uploads import delete_stored
 
 
 def _drop_memberships(users: QuerySet) -> None:
@@ -208,7 +209,6 @@ def _guardian_documents(user: Any) -> QuerySet:
 
 
 def _delete_document_files(documents: QuerySet) -> None:
-    from requests_dsar.uploads import delete_stored
 
     for document in documents:
         delete_stored(document.storage_name)

@@ -11,14 +11,15 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from core.collection import collection_stopped
+from core.request_info import client_ip
+
 from . import services, tasks
 from .models import User
-from .request_info import client_ip
 
 
 @receiver(user_logged_in)
 def record_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    from notices.termination import collection_stopped
 
     if collection_stopped():
         return  # the service is ending: no more sign-in history is collected

@@ -18,8 +18,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit import audit_append
+from core.request_info import describe_device
+
 from .models import AccessLogEntry, ApiToken, LoginEvent, Profile, User
-from .request_info import describe_device
 from .selectors import profile_for
 
 PROFILE_EDITABLE_FIELDS = (
@@ -53,8 +55,6 @@ def profile_update(*, user: User, actor: User, data: Mapping[str, Any]) -> Profi
         # A date of birth or region that shows a minor starts the guardian consent flow.
         minor_status_refresh(user=user, actor=actor)
     if actor.pk != user.pk and data:
-        from requests_dsar.audit import audit_append
-
         # Someone else (staff, a correction request's officer) changed this user's data.
         audit_append(
             action="profile.corrected",

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from allauth.account.authentication import get_authentication_records
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-
-def session_used_second_factor(request: HttpRequest) -> bool:
-    return any(r.get("method") == "mfa" for r in get_authentication_records(request, request.user))
+from core.admin_tools import session_used_second_factor
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -32,17 +27,3 @@ class PortalAdminSite(admin.AdminSite):
             return render(request, "admin/mfa_required.html", status=403)
         next_url = request.GET.get("next") or reverse("admin:index")
         return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
-
-
-class RecordAdminMixin:
-    """For rows that arrive through the services and stay as proof (requests, cases, their
-    history): staff view them and act through the page's buttons, never add, edit or delete."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "django_countries",
     "django_htmx",
     "csp",
+    "core",
     "accounts",
     "requests_dsar",
     "consent",

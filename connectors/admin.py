@@ -17,9 +17,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.models import User
-from requests_dsar.admin_audit import VIEWED
-from requests_dsar.audit import audit_append
-from requests_dsar.models import Actor
+from core.admin_tools import VIEWED
+from core.audit import audit_append
+from core.models import Actor
 
 from . import configuration, manual, services
 from .forms import ConnectedSystemForm, ExceptJobForm, ManualTaskCompleteForm

@@ -23,7 +23,7 @@ import psycopg
 from django.core.exceptions import ValidationError
 from psycopg import sql
 
-from requests_dsar.registry import Strategy
+from core.registry import Strategy
 
 from .mapping import NEEDS_TYPE, Mapping, TableMapping, TableRef
 

@@ -10,7 +10,7 @@ import yaml
 from django import forms
 from django.core.exceptions import ValidationError
 
-from requests_dsar import uploads
+from core import uploads
 from requests_dsar.models import RequestType
 
 from . import configuration, db_connector

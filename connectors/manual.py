@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from requests_dsar import uploads
+from core import uploads
 
 from . import vault
 from .models import ConnectorJob, JobStatus, JobType, ManualTask

@@ -20,8 +20,8 @@ import jsonschema
 import yaml
 from django.core.exceptions import ValidationError
 
-from requests_dsar import registry
-from requests_dsar.registry import Anonymizer, Strategy
+from core import registry
+from core.registry import Anonymizer, Strategy
 
 from .models import Identifier
 

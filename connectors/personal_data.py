@@ -12,7 +12,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from requests_dsar.registry import Strategy, fixed, register
+from core.registry import Strategy, fixed, register
+from core.uploads import delete_stored
 
 from .models import ACTIVE_STATUSES
 
@@ -32,7 +33,6 @@ def _manual_tasks(user: Any) -> QuerySet:
 
 
 def _delete_results(jobs: QuerySet) -> None:
-    from requests_dsar.uploads import delete_stored
 
     for name in jobs.exclude(result_storage_name="").values_list("result_storage_name", flat=True):
         delete_stored(name)

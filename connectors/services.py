@@ -34,9 +34,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import PROFILE_EDITABLE_FIELDS
-from requests_dsar.audit import audit_append
-from requests_dsar.models import Actor, DataSubjectRequest, RequestType
-from requests_dsar.registry import subject_hmac
+from core import mail
+from core.audit import audit_append
+from core.models import Actor
+from core.registry import subject_hmac
+from requests_dsar import tasks as request_tasks
+from requests_dsar.models import DataSubjectRequest, RequestType, Status, VerificationMethod
+from requests_dsar.services import dsar_request_create, dsar_verify
 
 from . import db_connector, http_connector, storage, vault
 from .http_connector import Outcome
@@ -72,7 +76,6 @@ KIND_REQUEST_TYPES: dict[str, frozenset[str]] = {
 }
 MAX_BACKOFF_SECONDS = 3600
 SWEEP_BATCH = 500
-ERASED_EMAIL_DOMAIN = "@erased.invalid"
 
 
 class JobNotFound(Exception):
@@ -114,7 +117,7 @@ def subject_identifiers(request: DataSubjectRequest) -> dict[str, str]:
     found: dict[str, str] = {}
     subject = request.subject
     if subject is not None:
-        if subject.email and not subject.email.endswith(ERASED_EMAIL_DOMAIN):
+        if mail.is_deliverable(subject.email):
             found[Identifier.EMAIL] = subject.email
         found[Identifier.USER_ID] = str(subject.pk)
         phone = getattr(getattr(subject, "profile", None), "phone", "")
@@ -251,8 +254,6 @@ def request_jobs_close(*, request: DataSubjectRequest) -> int:
 
 def request_wake(job: ConnectorJob) -> None:
     """A job settled: the request waiting on its systems looks again, after commit."""
-    from requests_dsar import tasks as request_tasks
-    from requests_dsar.models import Status
 
     waiting = DataSubjectRequest.objects.filter(
         pk=job.request_id, status=Status.WAITING_ON_SYSTEMS
@@ -269,8 +270,6 @@ def consent_withdrawal_push(
     `withdraw_consent` request the portal files for the user, scoped to that purpose. It fans
     out, retries, alerts and completes like any request, so the user sees it reach each system.
     Nothing is filed when no system serves the purpose. Returns the request."""
-    from requests_dsar.models import VerificationMethod
-    from requests_dsar.services import dsar_request_create, dsar_verify
 
     serving = ConnectedSystem.objects.filter(enabled=True, purposes__key=purpose_key)
     if not any(RequestType.WITHDRAW_CONSENT in system.request_types for system in serving):

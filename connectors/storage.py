@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from requests_dsar import crypto
+from core import crypto
 
 
 @dataclass(frozen=True)

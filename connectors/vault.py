@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cryptography.fernet import InvalidToken
 
-from accounts.adapters import field_fernet
+from core.crypto import field_fernet
 
 
 class SealedValueUnreadable(Exception):

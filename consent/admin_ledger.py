@@ -15,8 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import User
-from config.admin import RecordAdminMixin
-from requests_dsar.admin_audit import AuditedViewMixin
+from core.admin_tools import AuditedViewMixin, RecordAdminMixin
 
 from .ledger import user_subject_key
 from .models import ConsentEvent, Disclosure

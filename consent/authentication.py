@@ -18,7 +18,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from config.authentication import presented_credential
+from core.authentication import presented_credential
 
 from . import cache_reads
 from .models import ServiceToken

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_safe
 
-from requests_dsar import ratelimit
+from core import ratelimit
 
 from . import cookies, gpc
 from .reconsent import safe_next

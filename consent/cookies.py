@@ -33,6 +33,9 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Profile
+from core.audit import audit_append
+
 from . import ledger
 from .models import (
     ConsentActor,
@@ -222,7 +225,6 @@ def decision_record(
     address, user agent) is kept for users only, erasable with their account: an anonymous
     visitor's would be personal data nobody could ever ask us to erase.
     """
-    from requests_dsar.audit import audit_append
 
     user = subject.user
     event = ledger.consent_record(
@@ -281,7 +283,6 @@ class CookieConsent:
 
 def _user_facts(user: User) -> tuple[bool, bool]:
     """(is a minor, has stopped optional processing), from one profile row."""
-    from accounts.models import Profile
 
     from .services import is_minor_birth_date
 

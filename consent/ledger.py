@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
-from requests_dsar.registry import subject_hmac
+from core.registry import subject_hmac
 
 from . import cache_reads
 from .models import (

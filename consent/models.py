@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from requests_dsar.append_only import AppendOnlyModel
+from core.append_only import AppendOnlyModel
 
 
 class PolicyVersionQuerySet(models.QuerySet):

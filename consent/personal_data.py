@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from requests_dsar.registry import Retention, Strategy, register
+from core.registry import Retention, Strategy, register
 
 
 def _own_events(user: Any) -> QuerySet:

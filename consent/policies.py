@@ -16,8 +16,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from requests_dsar.audit import audit_append
-from requests_dsar.models import Actor
+from core.audit import audit_append
+from core.models import Actor
 
 from .models import PolicyVersion
 

@@ -17,6 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 
+from core.audit import audit_append
+
 from .models import ConsentEvent, LegalBasis, Method, Purpose
 
 VERSION = "KI-CR-v1.1.0"
@@ -160,7 +162,6 @@ def receipt_response(event: ConsentEvent, receipt: dict[str, Any]) -> HttpRespon
 
 def receipt_download(*, user: Any, event: ConsentEvent) -> dict[str, Any]:
     """The receipt of one of `user`'s own events, its download audited like every file."""
-    from requests_dsar.audit import audit_append
 
     audit_append(
         action="consent.receipt_downloaded",

@@ -25,9 +25,13 @@ from django.utils import timezone
 from django.utils.functional import lazy
 
 from accounts import jurisdictions
+from accounts.guardian_access import is_guardian_of
 from accounts.models import MinorAccount, Profile, User
-from accounts.request_info import client_ip, describe_device
 from accounts.services import hash_token_secret
+from accounts.verification import third_party_consent_allowed
+from core.audit import audit_append
+from core.collection import COLLECTION_STOPPED_MESSAGE, collection_stopped
+from core.request_info import client_ip, describe_device
 
 from . import ledger
 from .models import (
@@ -144,7 +148,6 @@ def _actor_role(user: User, actor: User | None) -> str:
         return ConsentActor.SYSTEM
     if actor.pk == user.pk:
         return ConsentActor.SELF
-    from accounts.guardian_access import is_guardian_of
 
     # A guardian decides for a minor in their care while the guardianship is in force.
     if is_guardian_of(actor, user):
@@ -176,8 +179,6 @@ def _record(
     context: CollectionContext,
     policy_version: PolicyVersion | None,
 ) -> ConsentEvent:
-    from requests_dsar.audit import audit_append
-
     role = _actor_role(user, actor)
     event = ledger.consent_record(
         subject_key=ledger.user_subject_key(user.pk),
@@ -220,16 +221,15 @@ def _same_version(event: ConsentEvent, policy_version: PolicyVersion | None) -> 
     return event.policy_version_id == (policy_version.pk if policy_version else None)
 
 
-@transaction.atomic
 def require_collection_open() -> None:
     """ValidationError once the service has ended: no consent is given any more (withdrawing
     and refusing still work)."""
-    from notices.termination import COLLECTION_STOPPED_MESSAGE, collection_stopped
 
     if collection_stopped():
         raise ValidationError(COLLECTION_STOPPED_MESSAGE, code="service_ended")
 
 
+@transaction.atomic
 def consent_give(
     *,
     user: User,
@@ -271,15 +271,16 @@ def consent_give(
             "optional can be switched on.",
             code="guardian_pending",
         )
-    if role == ConsentActor.GUARDIAN and _shares_with_third_parties(purpose):
-        from accounts.verification import third_party_consent_allowed
-
-        if not third_party_consent_allowed(minor=user, guardian=actor):
-            raise ValidationError(
-                f"“{purpose.name}” shares information with third parties, which an approval "
-                "verified by e-mail alone does not allow.",
-                code="verification",
-            )
+    if (
+        role == ConsentActor.GUARDIAN
+        and _shares_with_third_parties(purpose)
+        and not third_party_consent_allowed(minor=user, guardian=actor)
+    ):
+        raise ValidationError(
+            f"“{purpose.name}” shares information with third parties, which an approval "
+            "verified by e-mail alone does not allow.",
+            code="verification",
+        )
     from .policies import current_policy
 
     policy = current_policy()
@@ -499,8 +500,6 @@ def service_token_create(
     *, name: str, scopes: Iterable[str], actor: User
 ) -> tuple[ServiceToken, str]:
     """A new service token. Returns the row and the secret, shown once and never stored."""
-    from requests_dsar.audit import audit_append
-
     scopes = sorted(set(scopes))
     unknown = set(scopes) - set(SCOPES)
     if unknown:
@@ -526,8 +525,6 @@ def service_token_create(
 @transaction.atomic
 def service_token_revoke(*, token: ServiceToken, actor: User) -> bool:
     """Revoke a token: its next request is refused. False if it was already revoked."""
-    from requests_dsar.audit import audit_append
-
     if not ServiceToken.objects.filter(pk=token.pk, active=True).update(active=False):
         return False
     token.active = False

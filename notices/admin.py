@@ -27,7 +27,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
 from consent.models import LegalBasis, Purpose
-from requests_dsar.registry import registry
+from core.registry import registry
 
 from . import incidents, transfers
 from .audience import audience_users, describe_audience, validate_audience

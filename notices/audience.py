@@ -16,9 +16,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import LoginEvent, User
-from requests_dsar.registry import registry
+from core import mail
+from core.registry import registry
 
-UNDELIVERABLE_DOMAIN = "@erased.invalid"
 KINDS = ("all", "joined_before", "logged_in", "data_category", "users", "broadcast")
 MAX_LISTED_USERS = 1_000_000
 
@@ -27,7 +27,7 @@ def reachable_users() -> QuerySet[User]:
     return (
         User.objects.filter(is_active=True)
         .exclude(email="")
-        .exclude(email__endswith=UNDELIVERABLE_DOMAIN)
+        .exclude(email__endswith=mail.ERASED_EMAIL_SUFFIX)
     )
 
 

@@ -27,15 +27,14 @@ import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from core import mail
 
 from .audience import audience_users
 from .models import MANDATORY_CATEGORIES, Broadcast, EmailState, Message, Preference
@@ -62,7 +61,6 @@ def message_url(message: Message) -> str:
 
 def _render(message: Message) -> tuple[str, str]:
     context = {
-        "COMPANY_NAME": settings.COMPANY_NAME,
         "title": message.title,
         "body": message.body,
         "category": message.get_category_display(),
@@ -70,9 +68,7 @@ def _render(message: Message) -> tuple[str, str]:
         "preferences_url": settings.PORTAL_URL + reverse("notices:preferences"),
         "mandatory": message.category in MANDATORY_CATEGORIES,
     }
-    subject = render_to_string("notices/email/message_subject.txt", context)
-    body = render_to_string("notices/email/message_message.txt", context)
-    return " ".join(subject.split()), body
+    return mail.render("notices/email/message", context)
 
 
 def _is_permanent(exc: Exception) -> bool:
@@ -109,7 +105,7 @@ def send_one(
     subject, body = _render(message)
     try:
         # One recipient per message: addresses are never shown to each other.
-        EmailMessage(subject, body, to=[user.email], connection=connection).send()
+        mail.send_rendered(subject, body, [user.email], connection=connection)
     except Exception as exc:
         attempts = message.email_attempts + 1
         if _is_permanent(exc) or attempts >= MAX_EMAIL_ATTEMPTS:
@@ -251,7 +247,7 @@ def _send_pending(broadcast: Broadcast, batch_size: int) -> int:
     marks: list[int] = []
     if pending:
         try:
-            with get_connection() as connection:
+            with mail.open_connection() as connection:
                 for message in pending:
                     sent += send_one(message, connection, sent_marks=marks)
                     if len(marks) >= MARK_SENT_EVERY:

@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
-from requests_dsar.audit import audit_append
-from requests_dsar.models import Actor
-from requests_dsar.registry import registry
+from core.audit import audit_append
+from core.models import Actor
+from core.registry import registry
 
 from . import services
 from .audience import MAX_LISTED_USERS, audience_users, reachable_users, validate_audience

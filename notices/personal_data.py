@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from requests_dsar.registry import Strategy, null, register
+from core.registry import Strategy, null, register
 
 register(
     "notices.Message",

@@ -19,8 +19,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
+from core import mail
 
-from .audience import UNDELIVERABLE_DOMAIN, validate_audience
+from .audience import validate_audience
 from .models import (
     MANDATORY_CATEGORIES,
     Broadcast,
@@ -34,7 +35,7 @@ TITLE_MAX_LENGTH = 200
 
 
 def _has_verified_address(user: User) -> bool:
-    if not user.is_active or not user.email or user.email.endswith(UNDELIVERABLE_DOMAIN):
+    if not user.is_active or not mail.is_deliverable(user.email):
         return False
     return EmailAddress.objects.filter(user=user, primary=True, verified=True).exists()
 

@@ -31,10 +31,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
-from requests_dsar.audit import audit_append
-from requests_dsar.erasure import _apply
-from requests_dsar.models import OPEN_STATUSES, Actor, DataSubjectRequest, LegalHold
-from requests_dsar.registry import PersonalData, Strategy, registry
+from core.audit import audit_append
+from core.models import Actor
+from core.registry import PersonalData, Strategy, registry
+from core.walker import apply_strategy
+from requests_dsar.models import OPEN_STATUSES, DataSubjectRequest, LegalHold
 
 from . import services
 from .models import Broadcast, Category, ServiceTermination
@@ -91,12 +92,6 @@ def forget_cached_end(**kwargs: object) -> None:
 
     forget()
     transaction.on_commit(forget)
-
-
-COLLECTION_STOPPED_MESSAGE = (
-    "The service is ending: we no longer collect personal information, so no consent can be "
-    "given. You can still withdraw a consent and make requests about your data."
-)
 
 
 # --- Announcing and cancelling -------------------------------------------------------------------
@@ -419,7 +414,7 @@ def _execute_entry(termination_id: int, entry: PersonalData, held: Held, batch_s
         if not batch:
             break
         with transaction.atomic():
-            done = _apply(entry, manager.filter(pk__in=batch))
+            done = apply_strategy(entry, manager.filter(pk__in=batch))
             last_pk = batch[-1] if entry.strategy is Strategy.ANONYMIZE else None
             _record_progress(termination_id, label, rows=done, last_pk=last_pk)
     with transaction.atomic():

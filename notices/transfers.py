@@ -20,8 +20,8 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from consent.models import LegalBasis, Method, Purpose
-from requests_dsar.audit import audit_append
-from requests_dsar.models import Actor
+from core.audit import audit_append
+from core.models import Actor
 
 from . import services
 from .audience import audience_users

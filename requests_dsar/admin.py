@@ -25,8 +25,24 @@ from django.utils.safestring import SafeString
 from accounts.models import User
 from accounts.selectors import profile_for
 from accounts.services import PROFILE_EDITABLE_FIELDS
-from config.admin import RecordAdminMixin
 from connectors.models import ConnectorJob
+from core.admin_tools import (
+    AuditedViewMixin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    RecordAdminMixin,
+    audit_staff_view,
+)
+from requests_dsar.models import (
+    OPEN_STATUSES,
+    AppliedCorrection,
+    DataSubjectRequest,
+    ErasureRecord,
+    ExportArchive,
+    RequestEvent,
+    RequestMessage,
+    Status,
+)
 
 from . import corrections
 from .admin_actions import (
@@ -39,18 +55,6 @@ from .admin_actions import (
     due_badge,
     is_correction,
     reference,
-)
-from .admin_audit import AuditedViewMixin, audit_staff_view
-from .models import (
-    OPEN_STATUSES,
-    AppliedCorrection,
-    AuditLogEntry,
-    DataSubjectRequest,
-    ErasureRecord,
-    ExportArchive,
-    RequestEvent,
-    RequestMessage,
-    Status,
 )
 from .workflow import TransitionNotAllowed
 
@@ -106,12 +110,6 @@ class WorkFilter(admin.SimpleListFilter):
 
 
 # --- Inlines ------------------------------------------------------------------------------
-
-
-class ReadOnlyInline(RecordAdminMixin, admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
 
 
 class RequestEventInline(ReadOnlyInline):
@@ -483,17 +481,6 @@ class DataSubjectRequestAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdm
 # --- Read-only histories ----------------------------------------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(RequestEvent)
 class RequestEventAdmin(AuditedViewMixin, ReadOnlyAdmin):
     list_display = ["at", "request", "actor_role", "from_status", "to_status"]
@@ -501,18 +488,6 @@ class RequestEventAdmin(AuditedViewMixin, ReadOnlyAdmin):
     list_select_related = ["request"]
     date_hierarchy = "at"
     show_full_result_count = False
-
-
-@admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(ReadOnlyAdmin):
-    """The append-only log: read it here, verify it with `manage.py verify_audit_log`."""
-
-    list_display = ["id", "at", "action", "actor_role", "actor_user_id", "target_type", "target_id"]
-    list_filter = ["action", "actor_role", "target_type"]
-    search_fields = ["=target_id", "=actor_user_id"]
-    ordering = ["-pk"]
-    show_full_result_count = False
-    actions = None
 
 
 from . import (  # noqa: E402

@@ -17,9 +17,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from core.admin_tools import AuditedViewMixin
+
 from . import retention
 from .admin_actions import APPROVE, WORK
-from .admin_audit import AuditedViewMixin
 from .models import LegalHold, RetentionOverride
 
 

@@ -18,18 +18,13 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.encoding import force_str
 
+from accounts.forms import ProfileForm
 from accounts.models import Profile, User
 from accounts.selectors import profile_for
 from accounts.services import PROFILE_EDITABLE_FIELDS, profile_update
-
-from .audit import audit_append
-from .models import (
-    Actor,
-    AppliedCorrection,
-    DataSubjectRequest,
-    RequestEvent,
-    RequestType,
-)
+from core.audit import audit_append
+from core.models import Actor
+from requests_dsar.models import AppliedCorrection, DataSubjectRequest, RequestEvent, RequestType
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +64,6 @@ def _as_text(value: Any) -> str:
 
 def _profile_form_clean(values: Mapping[str, str]) -> dict[str, Any]:
     """Clean values exactly as the profile form would; errors are keyed by the field."""
-    from accounts.forms import ProfileForm  # imports allauth's forms: only when needed
 
     form = ProfileForm(data=dict(values))
     form.is_valid()

@@ -10,7 +10,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from .registry import registry
+from core.registry import registry
 
 
 def _choices_by_field(category: str) -> dict[str, dict[str, str]]:

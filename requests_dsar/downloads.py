@@ -33,9 +33,12 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from .audit import audit_append
+from accounts.guardian_services import GUARDIAN_ROLE, guardian_data_viewed, guardianship_behind
+from core.audit import audit_append
+from core.models import Actor
+from requests_dsar.models import ExportArchive, RelativeAsk, RelativeCase, Status
+
 from .export import ArchiveGone, archive_open_decrypted
-from .models import Actor, ExportArchive, RelativeAsk, RelativeCase, Status
 from .selectors import may_follow
 
 SALT = "requests_dsar.downloads.archive"
@@ -161,11 +164,6 @@ def archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
         return _refuse(request, "not_owner", archive, 404)
     # A guardian downloading the copy they asked for a minor in their care is audited as a
     # guardian's access to the minor's data, like their other looks at it.
-    from accounts.guardian_services import (
-        GUARDIAN_ROLE,
-        guardian_data_viewed,
-        guardianship_behind,
-    )
 
     guardianship = guardianship_behind(viewer=request.user, request=archive.request)
     role = GUARDIAN_ROLE if guardianship is not None else Actor.REQUESTER

@@ -31,18 +31,14 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from consent.selectors import facts_changed
+from core.audit import audit_append
+from core.models import Actor, AuditLogEntry
+from core.registry import PersonalData, Strategy, registry
+from core.walker import apply_strategy
+from requests_dsar.models import OPEN_STATUSES, DataSubjectRequest, ErasureRecord, Status
 
 from . import notifications
-from .audit import audit_append
-from .models import (
-    OPEN_STATUSES,
-    Actor,
-    AuditLogEntry,
-    DataSubjectRequest,
-    ErasureRecord,
-    Status,
-)
-from .registry import PersonalData, Strategy, registry
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +113,6 @@ def fulfil_erasure(request: DataSubjectRequest) -> None:
         # Lock the account first: nobody can sign in (and leave new rows behind) while the
         # walk runs. The row itself is emptied last.
         User.objects.filter(pk=request.subject_id).update(is_active=False)
-        from consent.selectors import facts_changed
 
         facts_changed(request.subject_id)
         # Its other open requests close first, so their history is erased with the rest.
@@ -244,7 +239,7 @@ def _erase_entry(request: DataSubjectRequest, entry: PersonalData) -> None:
             record, _created = ErasureRecord.objects.select_for_update().get_or_create(
                 request=request, defaults={"subject_hash": request.subject_hash, "summary": []}
             )
-            rows = _apply(entry, _rows(entry, request))
+            rows = apply_strategy(entry, _rows(entry, request))
             if entry.model is DataSubjectRequest:
                 rows += _clear_own_free_text(request)
             record.summary = _merge(record.summary, _summary_line(entry, rows))
@@ -254,47 +249,6 @@ def _erase_entry(request: DataSubjectRequest, entry: PersonalData) -> None:
             f"Erasure stopped at {entry.model_label} ({type(exc).__name__})."
         ) from None
     logger.debug("request %s: %s %s, %d rows", request.pk, entry.strategy, entry.model_label, rows)
-
-
-def _apply(entry: PersonalData, rows: models.QuerySet[Any]) -> int:
-    """Apply the entry's strategy to `rows`; returns how many rows it concerned."""
-    count = rows.count()
-    if not count:
-        return 0
-    if entry.strategy is Strategy.RETAIN:
-        return count
-    if entry.before_erase is not None:
-        entry.before_erase(rows)
-    if entry.strategy is Strategy.DELETE:
-        rows.delete()
-        return count
-    bulk = {name: a.apply(None, "") for name, a in entry.anonymize.items() if not a.per_row}
-    if bulk:
-        rows.update(**bulk)
-    per_row = {name: a for name, a in entry.anonymize.items() if a.per_row}
-    if per_row:
-        _anonymize_per_row(entry, rows, per_row)
-    return count
-
-
-def _anonymize_per_row(
-    entry: PersonalData, rows: models.QuerySet[Any], anonymizers: dict[str, Any]
-) -> None:
-    # Keyset batches rather than one open cursor: SQLite gives no isolation between a cursor
-    # and writes to the same table on one connection.
-    manager = entry.model._default_manager
-    ordered = rows.order_by("pk").only(*anonymizers)
-    last_pk = None
-    while True:
-        batch = list((ordered if last_pk is None else ordered.filter(pk__gt=last_pk))[:BATCH_SIZE])
-        if not batch:
-            return
-        for obj in batch:
-            key = f"{entry.model_label}:{obj.pk}"
-            for name, anonymizer in anonymizers.items():
-                setattr(obj, name, anonymizer.apply(getattr(obj, name), key))
-        manager.bulk_update(batch, list(anonymizers))
-        last_pk = batch[-1].pk
 
 
 def _clear_own_free_text(request: DataSubjectRequest) -> int:

@@ -51,11 +51,12 @@ from django.utils.duration import duration_iso_string
 from django.utils.text import capfirst
 
 from accounts.models import User
-
-from . import crypto
-from .audit import audit_append
-from .models import Actor, DataSubjectRequest, ExportArchive, RequestType
-from .registry import PersonalData, registry, resolve_field
+from core import crypto
+from core.audit import audit_append
+from core.models import Actor
+from core.registry import PersonalData, registry, resolve_field
+from core.uploads import open_decrypted
+from requests_dsar.models import DataSubjectRequest, ExportArchive, RequestType
 
 ROW_CHUNK = 2000
 PREVIEW_ROWS = 10
@@ -348,8 +349,6 @@ def _write_systems(builder: _ZipBuilder, request: DataSubjectRequest) -> list[di
     manifest and the index say of it (excepted systems with the officer's reason)."""
     from connectors import storage as results
     from connectors.models import ConnectorJob, JobStatus
-
-    from .uploads import open_decrypted
 
     parts: list[dict[str, Any]] = []
     jobs = (

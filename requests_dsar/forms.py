@@ -9,10 +9,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import PROFILE_EDITABLE_FIELDS
+from core.registry import registry
 
 from .corrections import MAX_CHANGES, MAX_PROPOSAL_LENGTH
 from .models import DETAILS_MAX_LENGTH, RequestType
-from .registry import registry
 from .workflow import STAFF_ANSWERED
 
 if TYPE_CHECKING:

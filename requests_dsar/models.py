@@ -1,4 +1,4 @@
-"""Data-subject requests, their history and messages, export archives, erasure proofs, audit log."""
+"""Data-subject requests, their history and messages, export archives, erasure proofs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .append_only import AppendOnlyModel
+from core.models import Actor
 
 DETAILS_MAX_LENGTH = 5000  # free text of a request and of each message
 
@@ -75,12 +75,6 @@ class LegalExemption(models.TextChoices):
     SERVICE_SECURITY = "service_security", _("(7) Secure and stable operation of the service")
     CONTRACT = "contract", _("(8) Performance of an agreement with you")
     LEGAL_REQUIREMENT = "legal_requirement", _("(9) Required by authorities or law")
-
-
-class Actor(models.TextChoices):
-    REQUESTER = "requester", _("Requester")
-    STAFF = "staff", _("Staff")
-    SYSTEM = "system", _("System")
 
 
 class VerificationMethod(models.TextChoices):
@@ -385,47 +379,6 @@ class RetentionOverride(models.Model):
         return f"{self.category}: {self.days} days"
 
 
-# --- Audit log ---------------------------------------------------------------------------------
-
-
-class AuditLogEntry(AppendOnlyModel):
-    """Append-only and hash-chained: each entry's hash covers its content and the previous hash.
-
-    It carries ids and status names, never personal data, so it survives every erasure.
-    """
-
-    at = models.DateTimeField(default=timezone.now)
-    # A plain id, not a foreign key: nothing done to a user row may ever rewrite the log.
-    actor_user_id = models.BigIntegerField(null=True, blank=True)
-    actor_role = models.CharField(max_length=20, choices=Actor.choices)
-    action = models.CharField(max_length=60, db_index=True)
-    target_type = models.CharField(max_length=60, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
-
-    append_only_name = "The audit log"
-
-    class Meta:
-        ordering = ["pk"]
-        verbose_name_plural = "audit log entries"
-        indexes = [models.Index(fields=["target_type", "target_id"])]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action}"
-
-
-class AuditChainHead(models.Model):
-    """One row: the last hash, locked while appending so the chain never forks."""
-
-    last_hash = models.CharField(max_length=64)
-
-    def __str__(self) -> str:
-        return "Audit chain head"
-
-
-GENESIS_HASH = "0" * 64
 DEFAULT_ARCHIVE_LIFETIME = datetime.timedelta(days=7)
 
 

@@ -10,19 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
-from django.core.mail import send_mail, send_mass_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.selectors import staff_addresses_with
+from core import mail
 from notices.models import Category
 from notices.services import notify
 
 from .models import DataSubjectRequest, RequestType, Status
 from .selectors import may_follow
-
-UNDELIVERABLE_DOMAIN = "@erased.invalid"
 
 
 def _request_url(request: DataSubjectRequest) -> str:
@@ -33,16 +30,13 @@ def recipient_for(request: DataSubjectRequest) -> str | None:
     """Where the requester is told: their account's address (never an erased one)."""
     user = request.requester or request.subject
     address = user.email if user is not None else request.contact_email
-    if not address or address.endswith(UNDELIVERABLE_DOMAIN):
+    if not mail.is_deliverable(address):
         return None
     return address
 
 
-def _send(template: str, context: dict, to: str) -> None:
-    context = {"COMPANY_NAME": settings.COMPANY_NAME, **context}
-    subject = render_to_string(f"requests_dsar/email/{template}_subject.txt", context).strip()
-    body = render_to_string(f"requests_dsar/email/{template}_message.txt", context)
-    send_mail(subject=subject, message=body, from_email=None, recipient_list=[to])
+def _send(template: str, context: dict, to: str | Iterable[str]) -> None:
+    mail.send(f"requests_dsar/email/{template}", context, to)
 
 
 def _update_text(request: DataSubjectRequest, event: str) -> tuple[str, str]:
@@ -84,7 +78,7 @@ def notify_requester(*, request_id: int, event: str) -> None:
         # more: the person the request is about is.
         account = request.subject
     if account is not None:
-        if account.email.endswith(UNDELIVERABLE_DOMAIN):
+        if not mail.is_deliverable(account.email):
             return  # an erased account: nobody left to tell
         title, body = _update_text(request, event)
         # One transaction: the inbox row and its queued e-mail together, or neither (a retry).
@@ -143,9 +137,7 @@ def send_erasure_confirmation(
         "retained": list(retained),
         "contact_email": settings.COMPANY_CONTACT_EMAIL,
     }
-    for address in dict.fromkeys(to):
-        if address and not address.endswith(UNDELIVERABLE_DOMAIN):
-            _send("erasure_done", context, address)
+    _send("erasure_done", context, to)
 
 
 def staff_recipients() -> list[str]:
@@ -168,7 +160,6 @@ def warn_staff(
     if not ids or not recipients:
         return False
     context = {
-        "COMPANY_NAME": settings.COMPANY_NAME,
         "kind": kind,
         "days": days,
         "count": len(ids),
@@ -181,7 +172,5 @@ def warn_staff(
         "queue_url": settings.PORTAL_URL
         + reverse("admin:requests_dsar_datasubjectrequest_changelist"),
     }
-    subject = render_to_string("requests_dsar/email/staff_deadline_subject.txt", context).strip()
-    body = render_to_string("requests_dsar/email/staff_deadline_message.txt", context)
-    send_mass_mail([(subject, body, None, [to]) for to in recipients])
+    _send("staff_deadline", context, recipients)
     return True

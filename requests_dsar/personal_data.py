@@ -6,7 +6,8 @@ import datetime
 
 from django.db.models import Q, QuerySet
 
-from .registry import Retention, Strategy, fixed, null, register
+from core.registry import Retention, Strategy, fixed, null, register
+
 from .retention import CLOSED_STATUSES, Action, Target, register_rule
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 from django.utils import timezone
 
 from accounts.models import Profile
+from consent import ledger
+from consent.models import ConsentEvent, Method, Purpose
+from consent.selectors import facts_changed
+from consent.services import consent_withdraw
 
 from .models import AppliedCorrection, DataSubjectRequest
 
 
 def _stop_optional_processing(request: DataSubjectRequest) -> None:
-    from consent.selectors import facts_changed
 
     if request.subject_id is None:
         return
@@ -41,9 +44,6 @@ def fulfil_withdraw_consent(request: DataSubjectRequest) -> None:
     portal filed when a consent was withdrawn elsewhere). A purpose the subject decided on again
     after the request was received keeps that later choice: the request never overrides it.
     Idempotent: a redelivered task finds nothing left to withdraw."""
-    from consent import ledger
-    from consent.models import ConsentEvent, Method, Purpose
-    from consent.services import consent_withdraw
 
     subject = request.subject
     if subject is None:

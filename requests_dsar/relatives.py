@@ -52,11 +52,12 @@ from django.utils import timezone
 
 from accounts.models import Profile, User
 from accounts.selectors import profile_for
-
-from . import deadlines, services, tasks, uploads
-from .audit import audit_append
-from .models import (
-    Actor,
+from consent.selectors import facts_changed
+from core import mail, uploads
+from core.audit import audit_append
+from core.models import Actor
+from requests_dsar import deadlines, services, tasks
+from requests_dsar.models import (
     DataSubjectRequest,
     Relationship,
     RelativeAsk,
@@ -67,7 +68,7 @@ from .models import (
     Status,
     VerificationMethod,
 )
-from .notifications import UNDELIVERABLE_DOMAIN
+
 from .workflow import TransitionNotAllowed
 
 # The key in a request's scope naming the relative's case it belongs to.
@@ -131,7 +132,7 @@ def account_for(email: str) -> User | None:
     """The account using this address, memorialized or not; never an erased one."""
     return (
         User.objects.filter(email__iexact=email.strip())
-        .exclude(email__endswith=UNDELIVERABLE_DOMAIN)
+        .exclude(email__endswith=mail.ERASED_EMAIL_SUFFIX)
         .first()
     )
 
@@ -387,7 +388,7 @@ def case_problem(case: RelativeCase) -> str:
             "No account uses the address the relative gave: deny the case with "
             "“No data matches the request”."
         )
-    if deceased.email.endswith(UNDELIVERABLE_DOMAIN):
+    if not mail.is_deliverable(deceased.email):
         return "This account has already been erased: deny the case."
     return ""
 
@@ -398,7 +399,6 @@ def memorialize(*, user: User, actor: User, case: RelativeCase) -> None:
     profile = profile_for(user)
     Profile.objects.filter(pk=profile.pk, memorialized_at__isnull=True).update(memorialized_at=now)
     User.objects.filter(pk=user.pk).update(is_active=False)
-    from consent.selectors import facts_changed
 
     facts_changed(user.pk)
     for session in UserSession.objects.filter(user=user):

@@ -37,14 +37,12 @@ from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
 
 from accounts.models import Profile
-from config.admin import RecordAdminMixin
-
-from . import relatives, uploads
-from .admin_actions import APPROVE, DENY, STAFF_ACTIONS, DenyForm, add_form_errors, due_badge
-from .admin_audit import VIEWED
-from .audit import audit_append
-from .models import (
-    Actor,
+from core import uploads
+from core.admin_tools import VIEWED, RecordAdminMixin
+from core.audit import audit_append
+from core.models import Actor
+from requests_dsar import relatives
+from requests_dsar.models import (
     DataSubjectRequest,
     Relationship,
     RelativeAsk,
@@ -52,6 +50,8 @@ from .models import (
     RelativeDocument,
     Status,
 )
+
+from .admin_actions import APPROVE, DENY, STAFF_ACTIONS, DenyForm, add_form_errors, due_badge
 from .workflow import TransitionNotAllowed
 
 VIEW_DOCUMENTS = "requests_dsar.view_relativedocument"

@@ -16,7 +16,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from . import uploads
+from core import uploads
+
 from .forms import AccessibleFormMixin
 from .models import Relationship, RelativeAsk, RelativeCase, RelativeDocument
 from .relatives import MAX_FILES_PER_KIND, RelativeClaim

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.utils import timezone
+
+from core import mail
 
 from . import selectors
 from .downloads import relative_download_url_for
@@ -38,16 +38,8 @@ DENIAL_TEXT = {
 
 
 def _send(case: RelativeCase, kind: str, context: dict[str, Any]) -> None:
-    context = {
-        "COMPANY_NAME": settings.COMPANY_NAME,
-        "contact_email": settings.COMPANY_CONTACT_EMAIL,
-        "reference": case.reference,
-        **context,
-    }
-    prefix = f"requests_dsar/email/relative_{kind}"
-    subject = render_to_string(f"{prefix}_subject.txt", context).strip()
-    body = render_to_string(f"{prefix}_message.txt", context)
-    send_mail(subject=subject, message=body, from_email=None, recipient_list=[case.relative_email])
+    context = {"reference": case.reference, **context}
+    mail.send(f"requests_dsar/email/relative_{kind}", context, case.relative_email)
 
 
 def send_code(*, case_id: int, code: str) -> None:

@@ -23,8 +23,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.forms import AfterDeathForm
 from accounts.selectors import profile_for
 from accounts.typing import AuthenticatedHttpRequest
+from core import ratelimit
+from requests_dsar import relatives
 
-from . import ratelimit, relatives
 from .forms import CodeForm
 from .relatives_forms import RelativeRequestForm
 from .views import CODE_RESULTS, HOUR

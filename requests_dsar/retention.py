@@ -38,8 +38,11 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .audit import audit_append
-from .models import Actor, DataSubjectRequest, LegalHold, RetentionOverride, Status
+from core import walker
+from core.audit import audit_append
+from core.models import Actor
+from core.uploads import delete_stored
+from requests_dsar.models import DataSubjectRequest, LegalHold, RetentionOverride, Status
 
 logger = logging.getLogger(__name__)
 
@@ -622,18 +625,11 @@ def _unconfirmed_signups(cutoff: datetime.datetime) -> models.QuerySet[Any]:
 
 
 def _registry_deletions(users: list[Any]) -> Iterable[tuple[Any, models.QuerySet[Any]]]:
-    """(registry entry, the users' rows) for every entry the registry deletes."""
-    from .registry import Strategy, registry
-
-    pks = [user.pk for user in users]
-    for entry in registry:
-        if entry.strategy is not Strategy.DELETE:
-            continue  # retained (the consent ledger's pseudonymous events) or the user row
-        if entry.rows is None:
-            yield entry, entry.model._default_manager.filter(**{f"{entry.user_path}__in": pks})
-        else:
-            for user in users:
-                yield entry, entry.rows_for(user)
+    """(registry entry, the users' rows) for every entry the registry deletes: retained rows
+    (the consent ledger's pseudonymous events) and the user row itself are not among them."""
+    for entry in walker.deleting_entries():
+        for rows in walker.rows_of_users(entry, users):
+            yield entry, rows
 
 
 def _before_removing_accounts(users: models.QuerySet[Any]) -> None:
@@ -666,7 +662,6 @@ def _ended_guardianships(cutoff: datetime.datetime) -> models.QuerySet[Any]:
 
 
 def _delete_guardian_document_files(guardianships: models.QuerySet[Any]) -> None:
-    from .uploads import delete_stored
 
     documents = apps.get_model("accounts.GuardianDocument").objects.filter(
         guardianship__in=guardianships.values("pk"), deleted_at__isnull=True

@@ -7,6 +7,7 @@ import uuid
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from accounts.guardian_access import guardianships_of
 from accounts.models import User
 
 from .models import DataSubjectRequest, ExportArchive
@@ -16,7 +17,6 @@ def _acting_for(user: User) -> Q:
     """Requests the user may follow: about them, filed by them about themselves, or filed by
     them for a minor while they are still that minor's guardian (never after revocation or the
     minor's coming of age)."""
-    from accounts.guardian_access import guardianships_of
 
     wards = guardianships_of(user).values("minor_id")
     return (

@@ -22,11 +22,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-
-from . import deadlines, tasks
-from .audit import audit_append
-from .models import (
-    Actor,
+from core.audit import audit_append
+from core.models import Actor
+from core.registry import registry, subject_hmac
+from requests_dsar.models import (
     DataSubjectRequest,
     DenialReason,
     LegalExemption,
@@ -37,7 +36,8 @@ from .models import (
     VerificationCode,
     VerificationMethod,
 )
-from .registry import registry, subject_hmac
+
+from . import deadlines, tasks
 from .workflow import (
     AUTOMATED,
     STAFF_ANSWERED,

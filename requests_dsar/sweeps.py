@@ -15,10 +15,11 @@ from connectors.selectors import (
     unsettled_systems,
     waiting_requests_settled,
 )
+from core.audit import audit_append
+from core.models import Actor
+from requests_dsar.models import DataSubjectRequest, Status
 
-from .audit import audit_append
 from .export import archives_expire
-from .models import Actor, DataSubjectRequest, Status
 from .notifications import warn_staff
 from .services import dsar_transition
 from .tasks import process_request

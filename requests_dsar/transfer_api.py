@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from config.authentication import presented_credential
+from core.authentication import presented_credential
 
 from .downloads import archive_response
 from .export import ArchiveGone, archive_open_decrypted, transfer_pull

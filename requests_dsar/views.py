@@ -29,8 +29,12 @@ from django_htmx.http import HttpResponseClientRefresh
 from accounts.guardian_services import guardian_request_viewed, guardian_requests_listed
 from accounts.typing import AuthenticatedHttpRequest
 from connectors.selectors import request_progress
+from core import ratelimit
+from core.models import Actor
+from core.registry import registry
+from requests_dsar import display, intake, selectors, services
+from requests_dsar.models import DataSubjectRequest, ErasureRecord, RequestType, Status
 
-from . import display, intake, ratelimit, selectors, services
 from .forms import (
     CATEGORY_TYPES,
     CHANGE_TYPES,
@@ -43,8 +47,6 @@ from .forms import (
     PublicRequestForm,
     RequestForm,
 )
-from .models import Actor, DataSubjectRequest, ErasureRecord, RequestType, Status
-from .registry import registry
 from .workflow import AUTOMATED, DOWNLOADABLE, TransitionNotAllowed, can_cancel
 
 REQUESTS_PAGE_SIZE = 20

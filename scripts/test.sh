@@ -8,8 +8,9 @@ source scripts/services.sh
 PY=.venv/bin/python
 CI="${CI:-false}"
 
-_say "lint (ruff) and types (mypy)"
+_say "lint (ruff), types (mypy) and the layer order (import-linter)"
 .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy . || exit 1
+.venv/bin/lint-imports --no-cache || exit 1
 
 have_services=true
 if ! system_deps_install; then have_services=false; fi

@@ -101,6 +101,8 @@ ROLE_MIGRATIONS = (
     ("notices", "0002_staff_roles", "grant"),
     ("requests_dsar", "0006_relative_roles", "grant"),
     ("connectors", "0002_staff_roles", "grant"),
+    # The redesign's moves: content types (and so the roles' permissions) follow the models.
+    ("core", "0001_initial", "MOVE_CONTENT_TYPES.code"),
 )
 
 
@@ -108,6 +110,7 @@ def role_group(name: str):  # type: ignore[no-untyped-def]
     """A staff role's group. A transactional test empties every table when it ends, the roles
     the migrations made included: they are made again, by the same migration code."""
     import importlib
+    import types
 
     from django.contrib.auth.models import Group
     from django.db import connection
@@ -115,10 +118,15 @@ def role_group(name: str):  # type: ignore[no-untyped-def]
 
     group = Group.objects.filter(name=name).first()
     if group is None:
-        state_apps = MigrationLoader(connection).project_state().apps
+        loader = MigrationLoader(connection)
+        schema_editor = types.SimpleNamespace(connection=connection)
         for app_label, migration, function in ROLE_MIGRATIONS:
-            module = importlib.import_module(f"{app_label}.migrations.{migration}")
-            getattr(module, function)(state_apps, None)
+            # Each runs on the models as they were at its migration, as `migrate` ran it.
+            state_apps = loader.project_state((app_label, migration), at_end=True).apps
+            target: object = importlib.import_module(f"{app_label}.migrations.{migration}")
+            for attribute in function.split("."):
+                target = getattr(target, attribute)
+            target(state_apps, schema_editor)  # type: ignore[operator]
         group = Group.objects.get(name=name)
     return group
 

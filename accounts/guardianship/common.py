@@ -10,11 +10,10 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 
-from requests_dsar.audit import audit_append
+from core.audit import audit_append
+from core.models import AuditLogEntry
 
 from ..models import Guardianship, MinorAccount, User
 
@@ -122,17 +121,6 @@ def bound_guardianship(guardianship: Guardianship, guardian: User) -> Guardiansh
     return locked
 
 
-def send_mail_template(template: str, context: dict[str, Any], to: str) -> None:
-    context = {
-        "COMPANY_NAME": settings.COMPANY_NAME,
-        "COMPANY_CONTACT_EMAIL": settings.COMPANY_CONTACT_EMAIL,
-        **context,
-    }
-    subject = render_to_string(f"{template}_subject.txt", context).strip()
-    body = render_to_string(f"{template}_message.txt", context)
-    send_mail(subject=subject, message=body, from_email=None, recipient_list=[to])
-
-
 def masked_email(address: str) -> str:
     """ "a•••@example.org": enough for a guardian to recognise, not to copy."""
     local, _at, domain = address.partition("@")
@@ -144,7 +132,6 @@ SECOND_CONFIRMATION_SENT = "guardian.second_confirmation_sent"
 
 def second_confirmation_sent(guardianship_id: int) -> bool:
     """Whether email_plus's second confirmation went out (its audit entry is the marker)."""
-    from requests_dsar.models import AuditLogEntry
 
     return AuditLogEntry.objects.filter(
         action=SECOND_CONFIRMATION_SENT,

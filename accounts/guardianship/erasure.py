@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef
 from django.db.models.functions import Cast
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_dsar.audit import audit_append
+from core import mail
+from core.audit import audit_append
+from core.models import AuditLogEntry
 
 from ..models import GuardianDocument, Guardianship, MinorAccount
 from .common import (
@@ -28,7 +28,6 @@ from .common import (
     audit,
     new_nonce,
     queue_task,
-    send_mail_template,
 )
 from .entry import minor_wait_end_at_majority
 from .steps import guardian_second_confirmation_send
@@ -111,9 +110,7 @@ def minor_erasure_notify(*, minor_account_id: int, reason: str) -> None:
     if account is None or account.erasure_request is None:
         return
     request = account.erasure_request
-    if not request.scope.get(CONFIRMATION_SENT) and not account.user.email.endswith(
-        "@erased.invalid"
-    ):
+    if not request.scope.get(CONFIRMATION_SENT) and mail.is_deliverable(account.user.email):
         retained = sorted(
             {
                 (entry.label, entry.retention.legal_basis)
@@ -121,7 +118,7 @@ def minor_erasure_notify(*, minor_account_id: int, reason: str) -> None:
                 if entry.retention is not None
             }
         )
-        send_mail_template(
+        mail.send(
             "accounts/minor/email/erasure",
             {
                 "declined": reason == ErasureReason.DECLINED,
@@ -168,7 +165,6 @@ def guardian_document_reviews_overdue(*, now: datetime.datetime) -> int:
     ids only): a failed e-mail is tried again by the next sweep. Returns how many documents
     were reported.
     """
-    from requests_dsar.models import AuditLogEntry
 
     # Already reported documents are left out before the batch is cut: otherwise a batch's
     # worth of reported, still unreviewed documents would hide every newer one for ever.
@@ -193,21 +189,10 @@ def guardian_document_reviews_overdue(*, now: datetime.datetime) -> int:
         return 0
     review_list = settings.PORTAL_URL + reverse("admin:accounts_guardiandocument_changelist")
     count = len(due)
-    send_mass_mail(
-        [
-            (
-                f"[{settings.COMPANY_NAME}] {count} guardian document{pluralize(count)} "
-                "waiting for review past the decision date",
-                "These guardians' documents wait for a review, and the minors' decision dates "
-                "have passed: until a privacy officer accepts or rejects each one, the minor's "
-                "account is neither approved nor erased.\n\n"
-                + "".join(f"- Guardian document #{pk}\n" for pk in due)
-                + f"\nReview them: {review_list}\n",
-                None,
-                [to],
-            )
-            for to in reviewers
-        ]
+    mail.send(
+        "accounts/minor/email/documents_overdue",
+        {"count": count, "due": due, "review_list": review_list},
+        reviewers,
     )
     for pk in due:
         audit_append(

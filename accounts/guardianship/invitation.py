@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from consent.models import LegalBasis, Method, Purpose
+from core.models import AuditLogEntry
 
 from .. import jurisdictions, verification
 from ..models import Guardianship, MinorAccount, Profile, User
@@ -58,7 +59,6 @@ def _normalized_email(value: str) -> str:
 
 
 def _check_invitation_rate(minor: User, live: Guardianship | None, now: datetime.datetime) -> None:
-    from requests_dsar.models import AuditLogEntry
 
     if live is not None and live.invited_at > now - RESEND_INTERVAL:
         raise ValidationError(

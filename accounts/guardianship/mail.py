@@ -6,12 +6,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from core import mail
+
 from ..models import Guardianship, MinorAccount
 from .common import (
     NEEDS_GUARDIAN,
     masked_email,
     minor_account_for,
-    send_mail_template,
 )
 from .invitation import invitation_token
 
@@ -31,7 +32,7 @@ def guardian_email_send(*, guardianship_id: int, kind: str) -> None:
         ):
             return
         account = minor_account_for(guardianship.minor)
-        send_mail_template(
+        mail.send(
             "accounts/guardian_invitation/email/invitation",
             {
                 "link": settings.PORTAL_URL
@@ -44,7 +45,7 @@ def guardian_email_send(*, guardianship_id: int, kind: str) -> None:
             guardianship.guardian_email,
         )
     elif kind in ("document_accepted", "document_rejected") and guardianship.guardian:
-        send_mail_template(
+        mail.send(
             f"accounts/guardian_invitation/email/{kind}",
             {
                 "link": settings.PORTAL_URL
@@ -63,7 +64,7 @@ def minor_email_send(*, minor_account_id: int, kind: str) -> None:
     )
     if account is None or kind != "flagged":
         return
-    send_mail_template(
+    mail.send(
         "accounts/minor/email/flagged",
         {
             "decide_by": account.decide_by,

@@ -14,7 +14,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_dsar.audit import audit_append
+from core import mail
+from core.audit import audit_append
+from core.uploads import delete_stored, store_encrypted
 
 from .. import verification
 from ..models import GuardianDocument, Guardianship, User
@@ -27,7 +29,6 @@ from .common import (
     extend_decision,
     queue_task,
     second_confirmation_sent,
-    send_mail_template,
     setting_days,
 )
 from .invitation import approval_token
@@ -54,7 +55,7 @@ def guardian_second_confirmation_send(*, guardianship_id: int) -> bool:
         link = settings.PORTAL_URL + reverse(
             "guardian_invitation:approve", args=[approval_token(locked)]
         )
-        send_mail_template(
+        mail.send(
             "accounts/guardian_invitation/email/second_confirmation",
             {"link": link, "days": settings.GUARDIAN_INVITATION_DAYS},
             locked.guardian_email,
@@ -74,7 +75,6 @@ def guardian_document_upload(
 ) -> GuardianDocument:
     """document: the guardian's signed consent form or ID, checked by its bytes and stored
     encrypted, waits for a privacy officer's review."""
-    from requests_dsar.uploads import delete_stored, store_encrypted
 
     locked = bound_guardianship(guardianship, guardian)
     if (
@@ -113,7 +113,6 @@ def guardian_document_review(
 ) -> GuardianDocument:
     """A privacy officer accepts or rejects (with a note for the guardian) a document. The file
     is deleted once reviewed; a rejected guardian may upload another."""
-    from requests_dsar.uploads import delete_stored
 
     if not accepted and not note.strip():
         raise ValidationError({"review_note": "Say why, for the guardian: they are shown it."})

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Guardianship, MinorAccount, Profile, User
-from requests_dsar.models import AuditLogEntry
+from core.models import AuditLogEntry
 from tests.factories import DEFAULT_PASSWORD, ProfileFactory, UserFactory
 
 # India's threshold is the policy's own full age: one age for both rules of who is a minor.

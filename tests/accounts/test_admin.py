@@ -88,7 +88,7 @@ def test_totp_secrets_are_encrypted_at_rest():
 
 def test_a_staff_correction_of_a_profile_is_saved_and_audited(password):
     from accounts.models import Profile
-    from requests_dsar.models import AuditLogEntry
+    from core.models import AuditLogEntry
     from tests.factories import ProfileFactory
 
     staff, client = staff_signed_in_with_totp(password)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Guardianship
-from requests_dsar.models import AuditLogEntry
+from core.models import AuditLogEntry
 from tests.accounts.guardian_dashboard_helpers import (
     make_guardianship,
     make_minor,

@@ -13,9 +13,10 @@ from django.urls import reverse
 from accounts.models import Guardianship, MinorAccount
 from consent import ledger
 from consent.models import ConsentEvent
+from core.models import AuditLogEntry
 from notices.models import Message
 from requests_dsar import services
-from requests_dsar.models import AuditLogEntry, DataSubjectRequest, Status
+from requests_dsar.models import DataSubjectRequest, Status
 from tests.accounts.guardian_dashboard_helpers import (
     make_guardianship,
     reauthenticated,

@@ -18,7 +18,7 @@ from accounts import guardianship as flow
 from accounts import verification
 from accounts.models import GuardianDocument, Guardianship, MinorAccount
 from consent.models import ConsentEvent
-from requests_dsar.models import AuditLogEntry
+from core.models import AuditLogEntry
 from tests.accounts.guardian_factories import (
     AdultFactory,
     GuardianshipFactory,

@@ -18,8 +18,8 @@ from accounts.models import Guardianship, MinorAccount
 from consent import ledger
 from consent import services as consent_services
 from consent.models import ConsentEvent, Decision, Method
+from core.models import AuditLogEntry
 from notices.models import Message
-from requests_dsar.models import AuditLogEntry
 from tests.accounts.guardian_dashboard_helpers import make_guardianship, make_minor, signed_in
 from tests.factories import PurposeFactory
 

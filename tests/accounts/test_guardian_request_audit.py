@@ -8,9 +8,10 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import services as account_services
+from core.models import AuditLogEntry
 from requests_dsar import services
 from requests_dsar.downloads import download_url_for
-from requests_dsar.models import AuditLogEntry, DataSubjectRequest
+from requests_dsar.models import DataSubjectRequest
 from tests.accounts.guardian_dashboard_helpers import make_guardianship, reauthenticated, signed_in
 
 pytestmark = pytest.mark.django_db

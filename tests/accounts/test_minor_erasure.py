@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from accounts import guardianship as flow
 from accounts.models import Guardianship, MinorAccount, User
-from requests_dsar.models import AuditLogEntry, DataSubjectRequest, ErasureRecord
+from core.models import AuditLogEntry
+from requests_dsar.models import DataSubjectRequest, ErasureRecord
 from tests.accounts.guardian_factories import (
     AdultFactory,
     GuardianshipFactory,

@@ -13,10 +13,11 @@ from django.urls import reverse
 
 from connectors import manual, services
 from connectors.models import ConnectedSystem, ConnectorJob, JobStatus, ManualTask
+from core.models import AuditLogEntry
+from core.uploads import open_decrypted
 from requests_dsar import export
 from requests_dsar import services as dsar_services
-from requests_dsar.models import AuditLogEntry, Status
-from requests_dsar.uploads import open_decrypted
+from requests_dsar.models import Status
 from tests.conftest import free_port
 from tests.connectors.factories import ConnectorJobFactory, ManualSystemFactory
 from tests.connectors.product import example_module

@@ -14,7 +14,7 @@ from connectors import configuration, selectors, services, storage, vault
 from connectors.http_connector import Outcome
 from connectors.models import ConnectorJob, JobStatus, ManualTask
 from connectors.results import Result
-from requests_dsar.models import AuditLogEntry
+from core.models import AuditLogEntry
 from tests.connectors.factories import (
     ConnectedSystemFactory,
     ConnectorJobFactory,

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from connectors.mapping import load_text, parse_mapping
-from requests_dsar.registry import Strategy
+from core.registry import Strategy
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples/product_service/support_mapping.yaml"
 

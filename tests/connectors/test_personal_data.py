@@ -5,8 +5,8 @@ from django.core.files.storage import default_storage
 
 from connectors import storage
 from connectors.models import ConnectorJob, JobStatus
+from core.registry import registry
 from requests_dsar.erasure import fulfil_erasure
-from requests_dsar.registry import registry
 from tests.connectors.factories import ConnectorJobFactory
 from tests.factories import DataSubjectRequestFactory
 

@@ -59,8 +59,11 @@ def warm(service, adult, ads):
     assert len(queries) == 0
 
 
-def test_a_warm_check_costs_no_query(warm):
-    pass  # the fixture asserts it
+def test_a_warm_check_costs_no_query(service, adult, ads):
+    assert allowed(service, adult)  # the first check fills the cache
+    with CaptureQueriesContext(connection) as queries:
+        assert allowed(service, adult)
+    assert len(queries) == 0
 
 
 def test_a_birth_date_corrected_to_a_minors_is_seen_by_the_next_check(service, adult, warm):

@@ -187,7 +187,7 @@ def test_a_signed_in_users_choice_goes_to_their_own_ledger(user_client, user, pu
 
 
 def test_a_choice_is_audited_with_ids_only(client, purposes):
-    from requests_dsar.models import AuditLogEntry
+    from core.models import AuditLogEntry
 
     choose(client, "accept_all")
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from consent import ledger, services
 from consent.models import ConsentEvent, ConsentEventContext, Disclosure, Method
+from core.models import AuditLogEntry
 from requests_dsar import services as dsar_services
-from requests_dsar.models import AuditLogEntry, Status
+from requests_dsar.models import Status
 from tests.factories import (
     PolicyVersionFactory,
     ProfileFactory,
@@ -268,6 +269,24 @@ def test_each_decision_is_audited_with_ids_only(user):
     entry = AuditLogEntry.objects.get(action="consent.given")
     assert (entry.target_id, entry.data["event"]) == (str(user.pk), str(event.uuid))
     assert user.email not in str(entry.data)
+
+
+@pytest.mark.parametrize("decide", ["give", "withdraw"])
+def test_a_decision_whose_audit_row_fails_leaves_no_ledger_event(user, monkeypatch, decide):
+    purpose = PurposeFactory()
+    if decide == "withdraw":
+        give(user, purpose)
+    before = ConsentEvent.objects.count()
+
+    def audit_fails(**kwargs):
+        raise DatabaseError("the audit log could not be written")
+
+    monkeypatch.setattr(services, "audit_append", audit_fails)
+    with pytest.raises(DatabaseError):
+        give(user, purpose) if decide == "give" else withdraw(user, purpose)
+    # The event and its audit row commit together or not at all.
+    assert ConsentEvent.objects.count() == before
+    assert state(user, purpose).allowed is (decide == "withdraw")
 
 
 def test_where_consent_was_collected_is_kept_apart_from_the_ledger(user):

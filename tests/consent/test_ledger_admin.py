@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from consent import ledger, services
 from consent.models import ConsentActor, ConsentEvent, Decision, Disclosure, Method
-from requests_dsar.admin_audit import VIEWED
-from requests_dsar.models import AuditLogEntry
+from core.admin_tools import VIEWED
+from core.models import AuditLogEntry
 from tests.factories import PurposeFactory, StaffFactory, ThirdPartyFactory, UserFactory
 from tests.requests_dsar.staff import signed_in
 

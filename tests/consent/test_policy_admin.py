@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from consent.models import PolicyVersion
 from consent.policies import policy_publish
-from requests_dsar.models import AuditLogEntry
+from core.models import AuditLogEntry
 from tests.consent.policy_factories import TEXT, draft, published
 from tests.factories import PrivacyOfficerFactory, SupportAgentFactory
 from tests.requests_dsar.staff import signed_in

@@ -10,7 +10,7 @@ from django.urls import reverse
 from consent import ledger, services
 from consent.models import ConsentEvent, Method
 from consent.receipts import receipt_for
-from requests_dsar.models import AuditLogEntry
+from core.models import AuditLogEntry
 from tests.factories import PolicyVersionFactory, PurposeFactory, ThirdPartyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from consent.kantara import PII_CATEGORIES, PURPOSE_CATEGORIES
 from consent.models import LegalBasis, PolicyVersion, Purpose, ThirdParty
 from consent.policies import current_policy
 from consent.seed import policy_text_to_markdown, seed_consent_catalogue
-from requests_dsar.models import AuditLogEntry
+from core.models import AuditLogEntry
 from tests.consent.policy_factories import published
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ import requests
 
 from connectors import selectors, services, signing
 from connectors.models import ConnectedSystem, ConnectorJob, JobStatus
-from requests_dsar.models import AuditLogEntry
+from core.models import AuditLogEntry
 from tests.conftest import free_port
 from tests.connectors.factories import SECRET, ConnectedSystemFactory, ConnectorJobFactory
 from tests.connectors.product import ProductService, product_database, query, seed, wait_for

@@ -13,15 +13,10 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from accounts.models import AccessLogEntry, User
+from core.models import AuditLogEntry
 from requests_dsar import services, sweeps
 from requests_dsar.erasure import CONFIRMATION_SENT
-from requests_dsar.models import (
-    AuditLogEntry,
-    DataSubjectRequest,
-    ErasureRecord,
-    RequestEvent,
-    Status,
-)
+from requests_dsar.models import DataSubjectRequest, ErasureRecord, RequestEvent, Status
 from requests_dsar.tasks import process_request
 from tests.conftest import start_worker
 from tests.requests_dsar.residue import find_residue, rich_account

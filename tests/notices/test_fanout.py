@@ -39,7 +39,7 @@ class ServerAway:
 
 @pytest.fixture
 def server_away(monkeypatch):
-    monkeypatch.setattr("notices.fanout.EmailMessage", ServerAway)
+    monkeypatch.setattr("core.mail.EmailMessage", ServerAway)
     monkeypatch.setattr(ServerAway, "away", True)
     monkeypatch.setattr(ServerAway, "tries", 0)
     return ServerAway

@@ -16,10 +16,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import AuditLogEntry
 from notices import incidents
 from notices.models import Broadcast, Category, EmailState, Incident, IncidentUpdate, Message
 from requests_dsar import retention
-from requests_dsar.models import AuditLogEntry
 from tests.factories import (
     LoginEventFactory,
     PrivacyOfficerFactory,
@@ -340,7 +340,7 @@ def test_failed_e_mails_show_in_the_progress_and_are_retried(
 ):
     _staff, client = officer
     fine, refused = UserFactory(), UserFactory()
-    monkeypatch.setattr("notices.fanout.EmailMessage", RefusingOne)
+    monkeypatch.setattr("core.mail.EmailMessage", RefusingOne)
     monkeypatch.setattr(RefusingOne, "refused", {refused.email})
     incident = declare(client)
     send(client, incident, django_capture_on_commit_callbacks)

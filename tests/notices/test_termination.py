@@ -19,11 +19,12 @@ from accounts.models import AccessLogEntry, LoginEvent, Profile, User
 from consent import services as consent_services
 from consent.ledger import user_subject_key
 from consent.models import ConsentEvent, Method
+from core.models import AuditLogEntry
+from core.registry import registry
 from notices import termination
 from notices.models import Broadcast, Category, Message, ServiceTermination
 from requests_dsar import services as dsar_services
-from requests_dsar.models import AuditLogEntry, DataSubjectRequest, LegalHold
-from requests_dsar.registry import registry
+from requests_dsar.models import DataSubjectRequest, LegalHold
 from tests.factories import DEFAULT_PASSWORD, PurposeFactory, UserFactory
 from tests.requests_dsar.residue import find_residue, rich_account
 
@@ -309,7 +310,7 @@ def test_an_execution_stopped_midway_resumes_and_counts_each_row_once(monkeypatc
     with on(ENDS_ON):
         report = termination.termination_report().last_report
         expected = {line["model"]: line["rows"] for line in report["entries"]}
-        real_apply = termination._apply
+        real_apply = termination.apply_strategy
         calls = {"n": 0}
 
         def dies_on_the_eighth_batch(entry, rows):
@@ -318,11 +319,11 @@ def test_an_execution_stopped_midway_resumes_and_counts_each_row_once(monkeypatc
                 raise RuntimeError("worker killed")
             return real_apply(entry, rows)
 
-        monkeypatch.setattr(termination, "_apply", dies_on_the_eighth_batch)
+        monkeypatch.setattr(termination, "apply_strategy", dies_on_the_eighth_batch)
         with pytest.raises(RuntimeError):
             termination.termination_execute(confirm=True, batch_size=1)
         assert ServiceTermination.objects.get().executed_at is None
-        monkeypatch.setattr(termination, "_apply", real_apply)
+        monkeypatch.setattr(termination, "apply_strategy", real_apply)
         done = termination.termination_execute(confirm=True, batch_size=1)
     assert done.termination.executed_at is not None
     # Each batch's progress is committed with it: the rows the first run deleted are counted

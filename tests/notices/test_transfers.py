@@ -13,9 +13,9 @@ from django.utils import timezone
 from consent import services as consent_services
 from consent.ledger import user_subject_key
 from consent.models import ConsentEvent, Decision, Method, Purpose
+from core.models import AuditLogEntry
 from notices import services, transfers
 from notices.models import Broadcast, Category, Message, TransferNotice
-from requests_dsar.models import AuditLogEntry
 from tests.factories import PrivacyOfficerFactory, PurposeFactory, UserFactory
 from tests.requests_dsar.staff import signed_in
 
@@ -186,7 +186,7 @@ def test_an_answer_that_cannot_be_recorded_in_the_ledger_is_not_recorded_at_all(
     user = UserFactory()
     purpose = PurposeFactory()
     broadcast = send(transfer_asking_for(purpose), django_capture_on_commit_callbacks)
-    monkeypatch.setattr("notices.termination.collection_stopped", lambda: True)
+    monkeypatch.setattr("consent.services.collection_stopped", lambda: True)
     with pytest.raises(ValidationError, match="no consent can be given"):
         services.message_respond(
             user=user, message_id=message_of(user, broadcast).pk, response="accepted"

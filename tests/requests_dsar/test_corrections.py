@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Profile
+from core.models import AuditLogEntry
 from requests_dsar import corrections, services
-from requests_dsar.models import AppliedCorrection, AuditLogEntry, DataSubjectRequest, Status
+from requests_dsar.models import AppliedCorrection, DataSubjectRequest, Status
 from tests.factories import PrivacyOfficerFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,10 @@ from django.core import signing
 from django.core.cache import cache
 from django.test import Client
 
+from core.models import AuditLogEntry
 from requests_dsar import export, services
 from requests_dsar.downloads import download_url_for
-from requests_dsar.models import AuditLogEntry, ExportArchive
+from requests_dsar.models import ExportArchive
 from tests.factories import LoginEventFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,14 +16,9 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from accounts.models import AccessLogEntry, LoginEvent, Profile, User
+from core.models import AuditLogEntry
 from requests_dsar import erasure, services, workflow
-from requests_dsar.models import (
-    AuditLogEntry,
-    DataSubjectRequest,
-    ErasureRecord,
-    RequestEvent,
-    Status,
-)
+from requests_dsar.models import DataSubjectRequest, ErasureRecord, RequestEvent, Status
 from tests.factories import DEFAULT_PASSWORD, LoginEventFactory, ProfileFactory, StaffFactory
 from tests.requests_dsar.residue import find_residue, rich_account
 
@@ -247,14 +242,14 @@ def test_a_crash_midway_leaves_a_consistent_state_that_a_retry_finishes(
     delete, monkeypatch, django_capture_on_commit_callbacks
 ):
     account = rich_account()
-    real_apply = erasure._apply
+    real_apply = erasure.apply_strategy
 
     def crash_at_two_factor(entry, rows):
         if entry.model_label == "mfa.Authenticator":
             raise ValueError(f"boom {account.values['email']}")
         return real_apply(entry, rows)
 
-    monkeypatch.setattr(erasure, "_apply", crash_at_two_factor)
+    monkeypatch.setattr(erasure, "apply_strategy", crash_at_two_factor)
     with pytest.raises(erasure.ErasureError) as raised:
         delete(account.user)
     request = DataSubjectRequest.objects.get(subject=account.user, type="delete")

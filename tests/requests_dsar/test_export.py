@@ -18,9 +18,10 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from accounts.models import AccessLogEntry
+from core.models import AuditLogEntry
+from core.registry import registry
 from requests_dsar import export, services, sweeps
-from requests_dsar.models import AuditLogEntry, DataSubjectRequest, ExportArchive, Status
-from requests_dsar.registry import registry
+from requests_dsar.models import DataSubjectRequest, ExportArchive, Status
 from tests.factories import AccessLogEntryFactory, LoginEventFactory, ProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

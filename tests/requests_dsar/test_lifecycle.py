@@ -11,9 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Profile
+from core.audit import audit_verify
+from core.models import AuditLogEntry
 from requests_dsar import services
-from requests_dsar.audit import audit_verify
-from requests_dsar.models import AuditLogEntry, DataSubjectRequest, RequestEvent, Status
+from requests_dsar.models import DataSubjectRequest, RequestEvent, Status
 from requests_dsar.workflow import TRANSITIONS, TransitionNotAllowed
 from tests.factories import StaffFactory
 

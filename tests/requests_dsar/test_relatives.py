@@ -18,10 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Profile, User
+from core.models import AuditLogEntry
 from requests_dsar import relatives, services, sweeps
 from requests_dsar.admin_actions import STAFF_ACTIONS
 from requests_dsar.models import (
-    AuditLogEntry,
     DataSubjectRequest,
     ErasureRecord,
     RelativeCase,

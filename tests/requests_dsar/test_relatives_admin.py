@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Profile
-from requests_dsar.models import AuditLogEntry, RelativeDocument, Status
+from core.models import AuditLogEntry
+from requests_dsar.models import RelativeDocument, Status
 from tests.factories import PrivacyOfficerFactory, ProfileFactory, SupportAgentFactory, UserFactory
 from tests.requests_dsar.relatives_factories import PNG, file_case, use_tmp_media
 from tests.requests_dsar.staff import signed_in

@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Profile
+from core.models import AuditLogEntry
 from requests_dsar import export, services
-from requests_dsar.models import AuditLogEntry, DataSubjectRequest
+from requests_dsar.models import DataSubjectRequest
 from tests.factories import ProfileFactory
 from tests.requests_dsar.relatives_factories import use_tmp_media
 

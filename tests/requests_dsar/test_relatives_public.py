@@ -12,8 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from requests_dsar import uploads
-from requests_dsar.models import AuditLogEntry, RelativeCase, RelativeDocument, Status
+from core import uploads
+from core.models import AuditLogEntry
+from requests_dsar.models import RelativeCase, RelativeDocument, Status
 from tests.factories import UserFactory
 from tests.requests_dsar.relatives_factories import (
     EXE,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import AccessLogEntry, Guardianship, LoginEvent, User
 from consent.ledger import consent_record, user_subject_key
 from consent.models import ConsentEvent, ConsentEventContext
+from core.models import AuditLogEntry
 from notices.models import (
     Broadcast,
     Incident,
@@ -29,7 +30,6 @@ from notices.models import (
 from requests_dsar import export, retention
 from requests_dsar.models import (
     AppliedCorrection,
-    AuditLogEntry,
     DataSubjectRequest,
     ErasureRecord,
     ExportArchive,

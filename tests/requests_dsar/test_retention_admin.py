@@ -7,7 +7,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_dsar.models import AuditLogEntry, LegalHold, RetentionOverride
+from core.models import AuditLogEntry
+from requests_dsar.models import LegalHold, RetentionOverride
 from tests.factories import (
     AccessLogEntryFactory,
     DataSubjectRequestFactory,

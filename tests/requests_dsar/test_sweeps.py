@@ -7,8 +7,9 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from core.models import AuditLogEntry
 from requests_dsar import services, sweeps
-from requests_dsar.models import AuditLogEntry, DataSubjectRequest, Status
+from requests_dsar.models import DataSubjectRequest, Status
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -20,6 +20,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
+from .mail import ERASED_EMAIL_SUFFIX
+
 
 class Strategy(enum.StrEnum):
     DELETE = "delete"  # delete the rows
@@ -55,7 +57,9 @@ def fixed(value: Any) -> Anonymizer:
 def erased_email() -> Anonymizer:
     """A unique address that can never receive mail (reserved .invalid domain)."""
     return Anonymizer(
-        "erased_email", lambda value, key: f"erased-{secrets.token_hex(8)}@erased.invalid", True
+        "erased_email",
+        lambda value, key: f"erased-{secrets.token_hex(8)}{ERASED_EMAIL_SUFFIX}",
+        True,
     )
 
 

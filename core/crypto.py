@@ -1,10 +1,14 @@
-"""Chunked authenticated encryption for files at rest (export archives).
+"""Encryption at rest: files (export archives, proof uploads) and secrets in database fields.
+
+Files: chunked authenticated encryption.
 
 AES-256-GCM over 64 KiB chunks (the STREAM construction): each chunk's nonce is a random
 per-file prefix, the chunk's counter and a last-chunk flag, and every chunk authenticates the
 file header. Reordered, truncated, extended or altered files fail to decrypt. Memory stays at
 one chunk however large the file. Keys come from EXPORT_ENCRYPTION_KEYS ("id:base64", newest
 first); the key id is stored in the header so older keys keep decrypting after a rotation.
+
+Fields (MFA secrets, connected systems' secrets and DSNs): Fernet under FIELD_ENCRYPTION_KEYS.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, MultiFernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -157,3 +162,14 @@ def _read_exact_from(length_bytes: bytes) -> bytes:
     if len(length_bytes) != _LEN.size:
         raise DecryptionError("the file is truncated")
     return length_bytes
+
+
+def field_fernet() -> MultiFernet:
+    """Encryption of secrets kept in database fields (MFA secrets, connector secrets and DSNs),
+    under FIELD_ENCRYPTION_KEYS: newest first, older ones still decrypt."""
+    keys = list(settings.FIELD_ENCRYPTION_KEYS)
+    if not keys:
+        # Development only (production refuses to start without keys): derive from SECRET_KEY.
+        digest = hashlib.sha256(("mfa-secrets:" + settings.SECRET_KEY).encode()).digest()
+        keys = [base64.urlsafe_b64encode(digest).decode()]
+    return MultiFernet([Fernet(k.encode()) for k in keys])

@@ -32,7 +32,7 @@ def check_personal_data_registry(app_configs: Any = None, **kwargs: Any) -> list
                 Error(
                     f"{model._meta.label} relates to the user but is not in the personal-data "
                     "registry, so exports and erasures would miss it.",
-                    hint="Register it in its app's personal_data.py (requests_dsar/registry.py).",
+                    hint="Register it in its app's personal_data.py (core/registry.py).",
                     obj=model,
                     id="personal_data.E001",
                 )

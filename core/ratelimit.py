@@ -8,7 +8,7 @@ import time
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from accounts.request_info import client_ip
+from core.request_info import client_ip
 
 
 def allow(request: HttpRequest, *, scope: str, limit: int, period: int, key: str = "") -> bool:

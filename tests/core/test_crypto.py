@@ -11,7 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from requests_dsar import crypto, export, services
+from core import crypto
+from requests_dsar import export, services
 
 OLD_KEY = "2024:" + base64.b64encode(b"o" * 32).decode()
 NEW_KEY = "2025:" + base64.b64encode(b"n" * 32).decode()

@@ -6,9 +6,9 @@ from django.db import models
 from django.test.utils import isolate_apps
 
 from accounts.models import User
-from requests_dsar import registry as registry_module
-from requests_dsar.checks import check_personal_data_registry
-from requests_dsar.registry import PersonalData, Strategy, fixed, registry
+from core import registry as registry_module
+from core.checks import check_personal_data_registry
+from core.registry import PersonalData, Strategy, fixed, registry
 
 
 def errors(**kwargs):

@@ -1,14 +1,17 @@
-"""Every staff view of a user's personal data in the admin leaves an audit entry.
+"""The admin's shared pieces: the second-factor test, read-only records and audited views.
 
-A change page read (GET) records the model and the row; a list page records the model and how
-many rows it showed. Entries carry ids only, like the rest of the audit log.
+Every staff view of a user's personal data in the admin leaves an audit entry: a change page
+read (GET) records the model and the row; a list page records the model and how many rows it
+showed. Entries carry ids only, like the rest of the audit log.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.authentication import get_authentication_records
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 
@@ -18,10 +21,12 @@ from .models import Actor
 VIEWED = "admin.viewed_personal_data"
 
 
+def session_used_second_factor(request: HttpRequest) -> bool:
+    return any(r.get("method") == "mfa" for r in get_authentication_records(request, request.user))
+
+
 def owner_user_id(obj: models.Model) -> int | None:
     """The id of the user whose data a row is: the user itself, its `user` or its `subject`."""
-    from django.contrib.auth import get_user_model
-
     if isinstance(obj, get_user_model()):
         return obj.pk
     for attname in ("user_id", "subject_id"):
@@ -74,3 +79,29 @@ class AuditedViewMixin(admin.ModelAdmin):
                 data={"rows": len(changelist.result_list), "path": request.path},
             )
         return response
+
+
+class RecordAdminMixin:
+    """For rows that arrive through the services and stay as proof (requests, cases, their
+    history): staff view them and act through the page's buttons, never add, edit or delete."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(RecordAdminMixin, admin.TabularInline):
+    """A record's history shown on its parent's page, never edited there."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+
+class ReadOnlyAdmin(RecordAdminMixin, admin.ModelAdmin):
+    """A list of records kept as proof: read here, changed only by the services."""

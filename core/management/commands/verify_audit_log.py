@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_dsar.audit import audit_verify
+from core.audit import audit_verify
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
-from requests_dsar.admin_audit import VIEWED
-from requests_dsar.audit import audit_append
-from requests_dsar.models import AuditLogEntry
+from core.admin_tools import VIEWED
+from core.audit import audit_append
+from core.models import AuditLogEntry
 from tests.factories import (
     AccessLogEntryFactory,
     DataSubjectRequestFactory,
@@ -95,9 +95,9 @@ def test_not_even_a_superuser_may_add_change_or_delete_entries_in_the_admin():
 def test_the_admin_refuses_a_delete_post_from_a_superuser():
     entry = chain(1)[0]
     client = signed_in(StaffFactory())
-    url = reverse("admin:requests_dsar_auditlogentry_delete", args=[entry.pk])
+    url = reverse("admin:core_auditlogentry_delete", args=[entry.pk])
     assert client.post(url, {"post": "yes"}).status_code == 403
-    page = client.get(reverse("admin:requests_dsar_auditlogentry_changelist"))
+    page = client.get(reverse("admin:core_auditlogentry_changelist"))
     assert page.status_code == 200
     assert b'name="action"' not in page.content
     assert AuditLogEntry.objects.filter(pk=entry.pk).exists()
