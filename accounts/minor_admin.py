@@ -168,7 +168,6 @@ class GuardianDocumentAdmin(AuditedViewMixin, admin.ModelAdmin):
         )
 
     def file_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-
         document = self._document(request, object_id)
         if document.deleted_at is not None:
             raise Http404("The file was deleted after its review.")

@@ -209,7 +209,6 @@ def _guardian_documents(user: Any) -> QuerySet:
 
 
 def _delete_document_files(documents: QuerySet) -> None:
-
     for document in documents:
         delete_stored(document.storage_name)
 

@@ -20,7 +20,6 @@ from .models import User
 
 @receiver(user_logged_in)
 def record_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
-
     if collection_stopped():
         return  # the service is ending: no more sign-in history is collected
     method, provider = services.login_method_from(get_authentication_records(request, user))

@@ -33,7 +33,6 @@ def _manual_tasks(user: Any) -> QuerySet:
 
 
 def _delete_results(jobs: QuerySet) -> None:
-
     for name in jobs.exclude(result_storage_name="").values_list("result_storage_name", flat=True):
         delete_stored(name)
 

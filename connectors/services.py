@@ -254,7 +254,6 @@ def request_jobs_close(*, request: DataSubjectRequest) -> int:
 
 def request_wake(job: ConnectorJob) -> None:
     """A job settled: the request waiting on its systems looks again, after commit."""
-
     waiting = DataSubjectRequest.objects.filter(
         pk=job.request_id, status=Status.WAITING_ON_SYSTEMS
     ).exists()
@@ -270,7 +269,6 @@ def consent_withdrawal_push(
     `withdraw_consent` request the portal files for the user, scoped to that purpose. It fans
     out, retries, alerts and completes like any request, so the user sees it reach each system.
     Nothing is filed when no system serves the purpose. Returns the request."""
-
     serving = ConnectedSystem.objects.filter(enabled=True, purposes__key=purpose_key)
     if not any(RequestType.WITHDRAW_CONSENT in system.request_types for system in serving):
         return None

@@ -225,7 +225,6 @@ def decision_record(
     address, user agent) is kept for users only, erasable with their account: an anonymous
     visitor's would be personal data nobody could ever ask us to erase.
     """
-
     user = subject.user
     event = ledger.consent_record(
         subject_key=subject.key,
@@ -283,7 +282,6 @@ class CookieConsent:
 
 def _user_facts(user: User) -> tuple[bool, bool]:
     """(is a minor, has stopped optional processing), from one profile row."""
-
     from .services import is_minor_birth_date
 
     row = (

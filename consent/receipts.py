@@ -162,7 +162,6 @@ def receipt_response(event: ConsentEvent, receipt: dict[str, Any]) -> HttpRespon
 
 def receipt_download(*, user: Any, event: ConsentEvent) -> dict[str, Any]:
     """The receipt of one of `user`'s own events, its download audited like every file."""
-
     audit_append(
         action="consent.receipt_downloaded",
         actor_user_id=user.pk,

@@ -224,7 +224,6 @@ def _same_version(event: ConsentEvent, policy_version: PolicyVersion | None) -> 
 def require_collection_open() -> None:
     """ValidationError once the service has ended: no consent is given any more (withdrawing
     and refusing still work)."""
-
     if collection_stopped():
         raise ValidationError(COLLECTION_STOPPED_MESSAGE, code="service_ended")
 

@@ -64,7 +64,6 @@ def _as_text(value: Any) -> str:
 
 def _profile_form_clean(values: Mapping[str, str]) -> dict[str, Any]:
     """Clean values exactly as the profile form would; errors are keyed by the field."""
-
     form = ProfileForm(data=dict(values))
     form.is_valid()
     # Each message names its field, however a caller shows it (beside a field or in a list).

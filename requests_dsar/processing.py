@@ -19,7 +19,6 @@ from .models import AppliedCorrection, DataSubjectRequest
 
 
 def _stop_optional_processing(request: DataSubjectRequest) -> None:
-
     if request.subject_id is None:
         return
     now = timezone.now()
@@ -44,7 +43,6 @@ def fulfil_withdraw_consent(request: DataSubjectRequest) -> None:
     portal filed when a consent was withdrawn elsewhere). A purpose the subject decided on again
     after the request was received keeps that later choice: the request never overrides it.
     Idempotent: a redelivered task finds nothing left to withdraw."""
-
     subject = request.subject
     if subject is None:
         return

@@ -662,7 +662,6 @@ def _ended_guardianships(cutoff: datetime.datetime) -> models.QuerySet[Any]:
 
 
 def _delete_guardian_document_files(guardianships: models.QuerySet[Any]) -> None:
-
     documents = apps.get_model("accounts.GuardianDocument").objects.filter(
         guardianship__in=guardianships.values("pk"), deleted_at__isnull=True
     )

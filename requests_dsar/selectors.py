@@ -17,7 +17,6 @@ def _acting_for(user: User) -> Q:
     """Requests the user may follow: about them, filed by them about themselves, or filed by
     them for a minor while they are still that minor's guardian (never after revocation or the
     minor's coming of age)."""
-
     wards = guardianships_of(user).values("minor_id")
     return (
         Q(subject=user)

@@ -132,7 +132,6 @@ SECOND_CONFIRMATION_SENT = "guardian.second_confirmation_sent"
 
 def second_confirmation_sent(guardianship_id: int) -> bool:
     """Whether email_plus's second confirmation went out (its audit entry is the marker)."""
-
     return AuditLogEntry.objects.filter(
         action=SECOND_CONFIRMATION_SENT,
         target_type="accounts.guardianship",

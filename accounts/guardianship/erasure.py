@@ -165,7 +165,6 @@ def guardian_document_reviews_overdue(*, now: datetime.datetime) -> int:
     ids only): a failed e-mail is tried again by the next sweep. Returns how many documents
     were reported.
     """
-
     # Already reported documents are left out before the batch is cut: otherwise a batch's
     # worth of reported, still unreviewed documents would hide every newer one for ever.
     already_reported = AuditLogEntry.objects.filter(

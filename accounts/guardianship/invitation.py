@@ -59,7 +59,6 @@ def _normalized_email(value: str) -> str:
 
 
 def _check_invitation_rate(minor: User, live: Guardianship | None, now: datetime.datetime) -> None:
-
     if live is not None and live.invited_at > now - RESEND_INTERVAL:
         raise ValidationError(
             "An invitation went out a moment ago. Give it a minute to arrive before sending "

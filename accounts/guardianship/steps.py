@@ -75,7 +75,6 @@ def guardian_document_upload(
 ) -> GuardianDocument:
     """document: the guardian's signed consent form or ID, checked by its bytes and stored
     encrypted, waits for a privacy officer's review."""
-
     locked = bound_guardianship(guardianship, guardian)
     if (
         locked.verification_method != Guardianship.Method.DOCUMENT
@@ -113,7 +112,6 @@ def guardian_document_review(
 ) -> GuardianDocument:
     """A privacy officer accepts or rejects (with a note for the guardian) a document. The file
     is deleted once reviewed; a rejected guardian may upload another."""
-
     if not accepted and not note.strip():
         raise ValidationError({"review_note": "Say why, for the guardian: they are shown it."})
     locked = GuardianDocument.objects.select_for_update().get(pk=document.pk)
