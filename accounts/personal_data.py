@@ -1,13 +1,22 @@
-"""What accounts (and the third-party apps it uses) hold about a user, for export and erasure."""
+"""What accounts (and the third-party apps it uses) hold about a user: for export and erasure
+(the registry) and how long it is kept (the retention table)."""
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from allauth.account.models import EmailAddress
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from core import walker
 from core.registry import Retention, Strategy, erased_email, fixed, null, register
+from core.retention import Action, Target, register_rule
 from core.uploads import delete_stored
+
+from .models import AccessLogEntry, GuardianDocument, Guardianship, LoginEvent, User
+from .signups import reasons_in_use, register_account_in_use
 
 
 def _drop_memberships(users: QuerySet) -> None:
@@ -259,4 +268,136 @@ register(
     },
     strategy=Strategy.DELETE,
     order=58,
+)
+
+
+# --- Retention (core.retention): what accounts keeps, and for how long ------------------------
+
+
+def _access_log(cutoff: datetime.datetime) -> QuerySet[Any]:
+    return AccessLogEntry.objects.filter(created_at__lt=cutoff)
+
+
+def _login_history(cutoff: datetime.datetime) -> QuerySet[Any]:
+    return LoginEvent.objects.filter(created_at__lt=cutoff)
+
+
+def _unconfirmed_signups(cutoff: datetime.datetime) -> QuerySet[Any]:
+    """Accounts that signed up and never went further: the primary address never verified,
+    never signed in. Staff accounts are not sign-ups to tidy away, and neither is an account
+    another app still has a reason for (accounts.signups: requests, guardianships, holds)."""
+    this_user = OuterRef("pk")
+    rows = (
+        User.objects.filter(
+            date_joined__lt=cutoff, last_login__isnull=True, is_staff=False, is_superuser=False
+        )
+        .filter(Exists(EmailAddress.objects.filter(user=this_user, primary=True, verified=False)))
+        .exclude(Exists(EmailAddress.objects.filter(user=this_user, verified=True)))
+        .exclude(Exists(LoginEvent.objects.filter(user=this_user)))
+    )
+    for reason in reasons_in_use():
+        rows = rows.exclude(reason(this_user))
+    return rows
+
+
+def _registry_deletions(users: list[Any]) -> Iterable[tuple[Any, QuerySet[Any]]]:
+    """(registry entry, the users' rows) for every entry the registry deletes: retained rows
+    (the consent ledger's pseudonymous events) and the user row itself are not among them."""
+    for entry in walker.deleting_entries():
+        for rows in walker.rows_of_users(entry, users):
+            yield entry, rows
+
+
+def _before_removing_accounts(users: QuerySet[Any]) -> None:
+    # Sessions and stored files go first, outside the transaction.
+    for entry, rows in _registry_deletions(list(users)):
+        if entry.before_erase is not None:
+            entry.before_erase(rows)
+
+
+def _remove_accounts(users: QuerySet[Any]) -> int:
+    """Remove accounts entirely along the registry: every entry it deletes, then the account
+    (its e-mail addresses with it). What the registry retains stays."""
+    batch = list(users.select_for_update())
+    if not batch:
+        return 0
+    for _entry, rows in _registry_deletions(batch):
+        rows.delete()
+    _total, per_model = User.objects.filter(pk__in=[u.pk for u in batch]).delete()
+    return per_model.get(User._meta.label, 0)
+
+
+def _ended_guardianships(cutoff: datetime.datetime) -> QuerySet[Any]:
+    return Guardianship.objects.filter(
+        Q(status="declined", declined_at__lt=cutoff)
+        | Q(status="revoked", revoked_at__lt=cutoff)
+        | Q(status="ended", ended_at__lt=cutoff)
+        | Q(status="expired", expires_at__lt=cutoff)
+    )
+
+
+def _delete_guardian_document_files(guardianships: QuerySet[Any]) -> None:
+    documents = GuardianDocument.objects.filter(
+        guardianship__in=guardianships.values("pk"), deleted_at__isnull=True
+    )
+    for document in documents:
+        delete_stored(document.storage_name)
+
+
+# A guardian's account is more than a stray sign-up.
+register_account_in_use(lambda user: Exists(Guardianship.objects.filter(guardian=user)))
+
+register_rule(
+    "access_log",
+    label="Activity log",
+    removes="Access-log entries (pages visited, IP address, browser) older than the period.",
+    default_days=180,
+    targets=[Target("accounts.AccessLogEntry", Action.DELETE, _access_log, ("user_id",))],
+    order=10,
+)
+register_rule(
+    "login_history",
+    label="Login and device history",
+    removes="Sign-ins (time, IP address, device, browser) older than the period.",
+    default_days=180,
+    targets=[Target("accounts.LoginEvent", Action.DELETE, _login_history, ("user_id",))],
+    order=20,
+)
+register_rule(
+    "unconfirmed_signups",
+    label="Unconfirmed sign-ups",
+    removes="Accounts whose address was never verified and that never signed in, entirely "
+    "(with their e-mail addresses and everything the registry deletes).",
+    default_days=7,
+    targets=[
+        Target(
+            "accounts.User",
+            Action.DELETE,
+            _unconfirmed_signups,
+            held_by_user=("pk",),
+            before_remove=_before_removing_accounts,
+            remove=_remove_accounts,
+            batch_size=100,
+        )
+    ],
+    keeps="What the registry retains: the consent ledger's pseudonymous events.",
+    order=50,
+)
+register_rule(
+    "declined_minors",
+    label="Declined, expired or ended guardian invitations",
+    removes="Guardian invitations (with the guardian's e-mail address and any document) "
+    "declined, revoked, expired or ended longer ago than the period.",
+    default_days=30,
+    targets=[
+        Target(
+            "accounts.Guardianship",
+            Action.DELETE,
+            _ended_guardianships,
+            held_by_user=("minor_id", "guardian_id"),
+            before_remove=_delete_guardian_document_files,
+            batch_size=500,
+        )
+    ],
+    order=60,
 )

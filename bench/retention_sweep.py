@@ -90,9 +90,10 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         from accounts.models import AccessLogEntry, User
-        from requests_dsar import retention
-        from requests_dsar.models import LegalHold
-        from requests_dsar.retention import DEFAULT_BATCH_SIZE, get_rule, retention_sweep
+        from core.retention import DEFAULT_BATCH_SIZE, get_rule
+        from retention import sweep as retention
+        from retention.models import LegalHold
+        from retention.sweep import retention_sweep
 
         users = User.objects.bulk_create(
             User(email=f"bench-{i}@example.org", password="!") for i in range(USERS + 1)

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "consent",
     "notices",
     "connectors",
+    "retention",
     "config.apps.PortalConfig",
 ]
 
@@ -201,7 +202,7 @@ CELERY_BEAT_SCHEDULE = {
     "notices-sweep": {"task": "notices.tasks.sweep_notices", "schedule": 600.0},
     # Nightly: delete or anonymize what outlived its retention period (DSAR_RETENTION_DAYS).
     "retention-sweep": {
-        "task": "requests_dsar.tasks.retention_sweep",
+        "task": "retention.tasks.retention_sweep",
         "schedule": crontab(hour=3, minute=30),
     },
     # Send connector jobs whose retry time came, re-send stalled ones (docs/connector-protocol.md).
@@ -474,7 +475,7 @@ UPLOAD_STORAGE_PREFIX = "uploads/"
 DSAR_RELATIVE_DOCUMENTS_RETENTION_DAYS = env.int(
     "DSAR_RELATIVE_DOCUMENTS_RETENTION_DAYS", default=30
 )
-# Retention periods in days, per category (the rules in requests_dsar/retention.py). The
+# Retention periods in days, per category (the rules in each app's personal_data.py). The
 # environment overrides any of them as JSON, e.g. DSAR_RETENTION_DAYS='{"access_log": 90}';
 # staff may override one category in admin (Retention overrides), with a reason.
 DSAR_RETENTION_DAYS = {

@@ -35,7 +35,8 @@ from core.audit import audit_append
 from core.models import Actor
 from core.registry import PersonalData, Strategy, registry
 from core.walker import apply_strategy
-from requests_dsar.models import OPEN_STATUSES, DataSubjectRequest, LegalHold
+from requests_dsar.models import OPEN_STATUSES, DataSubjectRequest
+from retention.models import LegalHold
 
 from . import services
 from .models import Broadcast, Category, ServiceTermination

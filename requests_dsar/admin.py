@@ -490,7 +490,4 @@ class RequestEventAdmin(AuditedViewMixin, ReadOnlyAdmin):
     show_full_result_count = False
 
 
-from . import (  # noqa: E402
-    admin_retention,  # noqa: F401  (legal holds, retention periods)
-    relatives_admin,  # noqa: F401  (relatives of a deceased user: their cases)
-)
+from . import relatives_admin  # noqa: E402, F401  (relatives of a deceased user: their cases)

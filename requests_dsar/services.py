@@ -18,10 +18,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from core import holds
 from core.audit import audit_append
 from core.models import Actor
 from core.registry import registry, subject_hmac
@@ -457,12 +457,7 @@ def dsar_mark_verified(
 
 def legal_hold_covers(request: DataSubjectRequest) -> bool:
     """Whether an active legal hold names the request or the person it is about."""
-    from .models import LegalHold
-
-    names = Q(request_id=request.pk)
-    if request.subject_id is not None:
-        names |= Q(user_id=request.subject_id)
-    return LegalHold.objects.active().filter(names).exists()
+    return holds.legal_hold_covers(user_id=request.subject_id, request_id=request.pk)
 
 
 def _held_deletion(request: DataSubjectRequest) -> bool:

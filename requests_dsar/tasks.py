@@ -63,25 +63,3 @@ def sweep_requests() -> None:
     from .sweeps import sweep
 
     sweep()
-
-
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    max_retries=3,
-)
-def retention_sweep() -> None:
-    """Nightly: delete or anonymize what outlived its retention period, skipping legal holds.
-
-    Safe to run twice or again after a crash (what is gone stays gone). A sweep that reaches
-    its time budget, short of the task's time limit, queues the rest as a new run.
-    """
-    from django.conf import settings
-
-    from .retention import retention_sweep as sweep
-
-    budget = max(60, settings.CELERY_TASK_SOFT_TIME_LIMIT - 120)
-    if not sweep(time_budget=budget).complete:
-        retention_sweep.apply_async(countdown=60)

@@ -18,7 +18,7 @@ from tests.connectors.factories import ConnectorJobFactory
 
 START = datetime.datetime(2026, 3, 1, 3, 0, tzinfo=datetime.UTC)
 SWEEP = "requests_dsar.tasks.sweep_requests"
-RETENTION = "requests_dsar.tasks.retention_sweep"
+RETENTION = "retention.tasks.retention_sweep"
 
 
 @pytest.fixture

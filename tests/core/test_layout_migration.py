@@ -5,6 +5,7 @@ row, every hash chain and every staff permission intact."""
 import io
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
@@ -15,6 +16,7 @@ from consent import services as consent_services
 from consent.models import ConsentEvent, Method
 from core.audit import _entry_hash, _hashed_fields
 from core.models import GENESIS_HASH, AuditChainHead, AuditLogEntry
+from retention.models import LegalHold, RetentionOverride
 from tests.factories import PurposeFactory, UserFactory, role_group
 
 # Every app's last migration before the redesign began.
@@ -29,6 +31,8 @@ BEFORE = [
 MOVED = [
     ("requests_dsar", "core", "AuditLogEntry"),
     ("requests_dsar", "core", "AuditChainHead"),
+    ("requests_dsar", "retention", "LegalHold"),
+    ("requests_dsar", "retention", "RetentionOverride"),
 ]
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,6 +74,16 @@ def _old_audit_rows(old_apps, count):
     Head.objects.update_or_create(pk=1, defaults={"last_hash": prev})
 
 
+def _old_rows_of_the_other_moved_models(old_apps, user_pk):
+    """One row of every other moved model, written by the old schema's models."""
+    old_apps.get_model("requests_dsar", "LegalHold").objects.create(
+        user_id=user_pk, reason="A claim (written before the move)."
+    )
+    old_apps.get_model("requests_dsar", "RetentionOverride").objects.create(
+        category="access_log", days=90, reason="Written before the move."
+    )
+
+
 def _verify(command):
     out = io.StringIO()
     call_command(command, stdout=out)
@@ -89,6 +103,7 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     # Back to the schema before the redesign, and rows written there by its own models.
     old_apps = _migrate(BEFORE)
     _old_audit_rows(old_apps, 5)
+    _old_rows_of_the_other_moved_models(old_apps, user.pk)
     counts = {model: old_apps.get_model(old, model).objects.count() for old, _new, model in MOVED}
     assert counts["AuditLogEntry"] >= 5
 
@@ -97,6 +112,10 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     assert AuditLogEntry.objects.count() == counts["AuditLogEntry"]
     assert AuditChainHead.objects.count() == counts["AuditChainHead"]
     assert AuditLogEntry.objects.filter(action="test.before_move").count() == 5
+    assert LegalHold.objects.get().user_id == user.pk
+    assert RetentionOverride.objects.get().category == "access_log"
+    for _old, new, model in MOVED:
+        assert apps.get_model(new, model).objects.count() == counts[model], model
     assert "The audit log is intact." in _verify("verify_audit_log")
     assert ConsentEvent.objects.count() == 2
     _verify("verify_consent_ledger")  # raises CommandError on a broken chain

@@ -19,7 +19,7 @@ from django.utils import timezone
 from core.models import AuditLogEntry
 from notices import incidents
 from notices.models import Broadcast, Category, EmailState, Incident, IncidentUpdate, Message
-from requests_dsar import retention
+from retention import sweep as retention
 from tests.factories import (
     LoginEventFactory,
     PrivacyOfficerFactory,

@@ -24,7 +24,8 @@ from core.registry import registry
 from notices import termination
 from notices.models import Broadcast, Category, Message, ServiceTermination
 from requests_dsar import services as dsar_services
-from requests_dsar.models import DataSubjectRequest, LegalHold
+from requests_dsar.models import DataSubjectRequest
+from retention.models import LegalHold
 from tests.factories import DEFAULT_PASSWORD, PurposeFactory, UserFactory
 from tests.requests_dsar.residue import find_residue, rich_account
 

@@ -288,7 +288,7 @@ def test_erasing_the_account_closes_its_other_open_requests(delete, user):
 
 
 def test_a_legal_hold_stops_the_erasure_until_an_officer_decides(delete):
-    from requests_dsar.models import LegalHold
+    from retention.models import LegalHold
     from tests.factories import PrivacyOfficerFactory
 
     user = rich_account().user

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from core.models import AuditLogEntry
 from requests_dsar import relatives
-from requests_dsar.models import LegalHold, RelativeCase, RelativeDocument
-from requests_dsar.retention import retention_sweep
+from requests_dsar.models import RelativeCase, RelativeDocument
+from retention.models import LegalHold
+from retention.sweep import retention_sweep
 from tests.factories import PrivacyOfficerFactory, UserFactory
 from tests.requests_dsar.relatives_factories import file_case, stored_files, submit, use_tmp_media
 

@@ -1,9 +1,10 @@
 """Retention in the admin: legal holds, per-category period overrides and the retention report.
 
 Privacy officers place and release legal holds and set overrides; support agents see them.
-Every write goes through the services in retention.py, which audit it. The staff groups carry
-no permission on these two models of their own, so a role is also recognised by the permission
-that defines it: a privacy officer's `approve_request`, a support agent's work on requests.
+Every write goes through the services in retention/services.py, which audit it. The staff groups
+carry no permission on these two models of their own, so a role is also recognised by the
+permission that defines it: a privacy officer's `approve_request`, a support agent's work on
+requests.
 """
 
 from __future__ import annotations
@@ -18,21 +19,22 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from core.admin_tools import AuditedViewMixin
+from core.retention import get_rule, rule_choices
+from requests_dsar.admin_actions import APPROVE, WORK
 
-from . import retention
-from .admin_actions import APPROVE, WORK
+from . import services, sweep
 from .models import LegalHold, RetentionOverride
 
 
 def _may_manage(request: HttpRequest, codename: str) -> bool:
     user = request.user
-    return bool(user.has_perm(f"requests_dsar.{codename}") or user.has_perm(APPROVE))
+    return bool(user.has_perm(f"retention.{codename}") or user.has_perm(APPROVE))
 
 
 def _may_view(request: HttpRequest, codename: str) -> bool:
     user = request.user
     return bool(
-        user.has_perm(f"requests_dsar.{codename}") or user.has_perm(WORK) or user.has_perm(APPROVE)
+        user.has_perm(f"retention.{codename}") or user.has_perm(WORK) or user.has_perm(APPROVE)
     )
 
 
@@ -56,12 +58,12 @@ class LegalHoldForm(forms.ModelForm):
             "request": "Keeps this request's evidence (messages, codes, corrections, archives).",
             "expires_at": "Leave empty to keep the hold until it is released.",
         }
-        error_messages = {"reason": {"required": retention.HOLD_REASON_MISSING}}
+        error_messages = {"reason": {"required": services.HOLD_REASON_MISSING}}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         try:
-            retention.validate_hold(
+            services.validate_hold(
                 user=data.get("user"),
                 request=data.get("request"),
                 reason=data.get("reason") or "",
@@ -155,7 +157,7 @@ class LegalHoldAdmin(AuditedViewMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
             return
-        hold = retention.legal_hold_set(
+        hold = services.legal_hold_set(
             actor=request.user,
             user=obj.user,
             request=obj.request,
@@ -167,7 +169,7 @@ class LegalHoldAdmin(AuditedViewMixin, admin.ModelAdmin):
     @admin.action(description="Release the selected holds", permissions=["release"])
     def release_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         released = sum(
-            retention.legal_hold_release(hold=hold, actor=request.user) for hold in queryset
+            services.legal_hold_release(hold=hold, actor=request.user) for hold in queryset
         )
         if released:
             self.message_user(request, f"Released {released} hold(s).", messages.SUCCESS)
@@ -183,7 +185,7 @@ class LegalHoldAdmin(AuditedViewMixin, admin.ModelAdmin):
 
 
 class RetentionOverrideForm(forms.ModelForm):
-    category = forms.ChoiceField(choices=retention.rule_choices)
+    category = forms.ChoiceField(choices=rule_choices)
 
     class Meta:
         model = RetentionOverride
@@ -193,15 +195,15 @@ class RetentionOverrideForm(forms.ModelForm):
             "reason": "Why this category is kept for a different period (the law, an order...).",
         }
         error_messages = {
-            "days": {"min_value": retention.DAYS_OUT_OF_RANGE},
-            "reason": {"required": retention.OVERRIDE_REASON_MISSING},
+            "days": {"min_value": services.DAYS_OUT_OF_RANGE},
+            "reason": {"required": services.OVERRIDE_REASON_MISSING},
         }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         category = data.get("category") or (self.instance.category if self.instance.pk else "")
         try:
-            retention.validate_override(
+            services.validate_override(
                 category=category, days=data.get("days"), reason=data.get("reason") or ""
             )
         except ValidationError as error:
@@ -214,7 +216,7 @@ class RetentionOverrideAdmin(admin.ModelAdmin):
     """The retention page: the report on every category, and the staff overrides."""
 
     form = RetentionOverrideForm
-    change_list_template = "admin/requests_dsar/retentionoverride/change_list.html"
+    change_list_template = "admin/retention/retentionoverride/change_list.html"
     list_display = [
         "category",
         "label",
@@ -244,26 +246,26 @@ class RetentionOverrideAdmin(admin.ModelAdmin):
 
     @admin.display(description="Category")
     def label(self, obj: RetentionOverride) -> str:
-        rule = retention.get_rule(obj.category)
+        rule = get_rule(obj.category)
         return rule.label if rule else "unknown category (ignored)"
 
     @admin.display(description="Days in settings")
     def configured_days(self, obj: RetentionOverride) -> int | str:
-        rule = retention.get_rule(obj.category)
-        return retention.period_for(rule, {}).configured_days if rule else "—"
+        rule = get_rule(obj.category)
+        return sweep.period_for(rule, {}).configured_days if rule else "—"
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        saved = retention.retention_override_set(
+        saved = services.retention_override_set(
             category=obj.category, days=obj.days, reason=obj.reason, actor=request.user
         )
         obj.pk, obj.set_by, obj.updated_at = saved.pk, saved.set_by, saved.updated_at
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        retention.retention_override_clear(category=obj.category, actor=request.user)
+        services.retention_override_clear(category=obj.category, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for override in queryset:
-            retention.retention_override_clear(category=override.category, actor=request.user)
+            services.retention_override_clear(category=override.category, actor=request.user)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -271,6 +273,6 @@ class RetentionOverrideAdmin(admin.ModelAdmin):
         context = {
             **(extra_context or {}),
             "title": "Retention periods",
-            "retention_report": retention.retention_report(),
+            "retention_report": sweep.retention_report(),
         }
         return super().changelist_view(request, context)

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, OutputWrapper
 from django.utils import timezone
 
-from requests_dsar.retention import ReportLine, retention_report
+from retention.sweep import ReportLine, retention_report
 
 
 def write_report(out: OutputWrapper, lines: Sequence[ReportLine]) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from requests_dsar.retention import retention_report, retention_sweep, rules
+from core.retention import rules
+from retention.sweep import retention_report, retention_sweep
 
 from .retention_report import write_report
 

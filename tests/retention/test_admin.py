@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import AuditLogEntry
-from requests_dsar.models import LegalHold, RetentionOverride
+from retention.models import LegalHold, RetentionOverride
 from tests.factories import (
     AccessLogEntryFactory,
     DataSubjectRequestFactory,
@@ -20,10 +20,10 @@ from tests.requests_dsar.staff import signed_in
 
 pytestmark = pytest.mark.django_db
 
-HOLDS = reverse("admin:requests_dsar_legalhold_changelist")
-ADD_HOLD = reverse("admin:requests_dsar_legalhold_add")
-PERIODS = reverse("admin:requests_dsar_retentionoverride_changelist")
-ADD_OVERRIDE = reverse("admin:requests_dsar_retentionoverride_add")
+HOLDS = reverse("admin:retention_legalhold_changelist")
+ADD_HOLD = reverse("admin:retention_legalhold_add")
+PERIODS = reverse("admin:retention_retentionoverride_changelist")
+ADD_OVERRIDE = reverse("admin:retention_retentionoverride_add")
 
 
 def in_days(days):
@@ -89,7 +89,7 @@ def test_a_support_agent_sees_holds_but_cannot_place_or_release_them():
     client = signed_in(SupportAgentFactory())
 
     listing = client.get(HOLDS)
-    page = client.get(reverse("admin:requests_dsar_legalhold_change", args=[hold.pk]))
+    page = client.get(reverse("admin:retention_legalhold_change", args=[hold.pk]))
     adding = client.get(ADD_HOLD)
     releasing = client.post(
         HOLDS, {"action": "release_selected", "_selected_action": [hold.pk], "index": 0}
@@ -120,10 +120,10 @@ def test_releasing_a_hold_records_who_and_when_and_is_audited():
 def test_a_hold_cannot_be_edited_or_deleted_once_placed():
     hold = LegalHold.objects.create(user=UserFactory(), reason="Order")
     client = signed_in(PrivacyOfficerFactory())
-    change = reverse("admin:requests_dsar_legalhold_change", args=[hold.pk])
+    change = reverse("admin:retention_legalhold_change", args=[hold.pk])
 
     client.post(change, hold_form(reason="Changed"))
-    deleting = client.get(reverse("admin:requests_dsar_legalhold_delete", args=[hold.pk]))
+    deleting = client.get(reverse("admin:retention_legalhold_delete", args=[hold.pk]))
 
     assert LegalHold.objects.get(pk=hold.pk).reason == "Order"
     assert deleting.status_code == 403
@@ -169,7 +169,7 @@ def test_deleting_an_override_goes_back_to_the_settings_and_is_audited():
     client = signed_in(PrivacyOfficerFactory())
 
     client.post(
-        reverse("admin:requests_dsar_retentionoverride_delete", args=[override.pk]),
+        reverse("admin:retention_retentionoverride_delete", args=[override.pk]),
         {"post": "yes"},
     )
 

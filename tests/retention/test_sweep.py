@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import AccessLogEntry, Guardianship, LoginEvent, User
 from consent.ledger import consent_record, user_subject_key
 from consent.models import ConsentEvent, ConsentEventContext
+from core import retention as rule_table
 from core.models import AuditLogEntry
 from notices.models import (
     Broadcast,
@@ -27,18 +28,18 @@ from notices.models import (
     ServiceTermination,
     TransferNotice,
 )
-from requests_dsar import export, retention
+from requests_dsar import export
 from requests_dsar.models import (
     AppliedCorrection,
     DataSubjectRequest,
     ErasureRecord,
     ExportArchive,
-    LegalHold,
     RequestMessage,
-    RetentionOverride,
     VerificationCode,
 )
-from requests_dsar.tasks import retention_sweep as retention_sweep_task
+from retention import sweep as retention
+from retention.models import LegalHold, RetentionOverride
+from retention.tasks import retention_sweep as retention_sweep_task
 from tests.factories import (
     AccessLogEntryFactory,
     DataSubjectRequestFactory,
@@ -665,15 +666,15 @@ def test_an_announced_end_of_the_service_stays_while_it_may_be_cancelled(user):
 
 
 def test_another_app_can_add_a_category(user):
-    rule = retention.register_rule(
+    rule = rule_table.register_rule(
         "test_api_tokens",
         label="API tokens",
         removes="Expired tokens.",
         default_days=1,
         targets=[
-            retention.Target(
+            rule_table.Target(
                 "accounts.AccessLogEntry",
-                retention.Action.DELETE,
+                rule_table.Action.DELETE,
                 lambda cutoff: AccessLogEntry.objects.filter(created_at__lt=cutoff),
                 ("user_id",),
             )
@@ -684,9 +685,9 @@ def test_another_app_can_add_a_category(user):
         result = retention.retention_sweep(categories=[rule.key])
         assert result.removed == {rule.key: 1}
         with pytest.raises(ValueError, match="twice"):
-            retention.register_rule(rule.key, label="", removes="", default_days=1, targets=[])
+            rule_table.register_rule(rule.key, label="", removes="", default_days=1, targets=[])
     finally:
-        retention._rules.pop(rule.key)
+        rule_table._rules.pop(rule.key)
 
 
 def settings_value(**env):
