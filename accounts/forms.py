@@ -113,7 +113,7 @@ class ProfileForm(forms.ModelForm):
 
 class AfterDeathForm(forms.Form):
     """The user's own arrangement for after their death, honoured when a close relative asks
-    (requests_dsar/relatives.py)."""
+    (relatives/services.py)."""
 
     after_death = forms.ChoiceField(
         label=_("After my death"),

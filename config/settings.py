@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "notices",
     "connectors",
     "retention",
+    "relatives",
     "config.apps.PortalConfig",
 ]
 

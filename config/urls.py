@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts import minor_urls
 from consent import cookie_views
-from requests_dsar.relatives_urls import after_death_urlpatterns
+from relatives.urls import after_death_urlpatterns
 from requests_dsar.urls import public_urlpatterns
 
 from . import views
@@ -26,7 +26,7 @@ urlpatterns = [
     path("dashboard/", include("accounts.urls")),
     path("files/", include("requests_dsar.download_urls")),
     path("dashboard/requests/", include("requests_dsar.urls")),
-    path("privacy/request/deceased/", include("requests_dsar.relatives_urls")),
+    path("privacy/request/deceased/", include("relatives.urls")),
     path("privacy/request/", include((public_urlpatterns, "dsar_public"))),
     path("privacy/cookies/", include("consent.cookie_urls")),
     path("privacy/", include("consent.public_urls")),

@@ -488,6 +488,3 @@ class RequestEventAdmin(AuditedViewMixin, ReadOnlyAdmin):
     list_select_related = ["request"]
     date_hierarchy = "at"
     show_full_result_count = False
-
-
-from . import relatives_admin  # noqa: E402, F401  (relatives of a deceased user: their cases)

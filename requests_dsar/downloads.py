@@ -8,9 +8,9 @@ in (the link then works once they are signed in as the owner). Every download an
 refusal is audited, with ids and a reason code only; a guardian's download of a copy they asked
 for a minor in their care is audited with the role guardian.
 
-A close relative whose case for a deceased user's copy was approved (relatives.py) has no
-account: their link, e-mailed to the address they confirmed, is signed with another salt and
-opens `relative_archive_download` without a session.
+Other apps serve archives to people without an account through their own links, signed with
+their own salt (`sign_link`, `read_link`, `refuse`, `audit_download`, `archive_response`): the
+relatives app for a deceased user's copy.
 """
 
 from __future__ import annotations
@@ -36,15 +36,12 @@ from django.views.defaults import page_not_found
 from accounts.guardian_services import GUARDIAN_ROLE, guardian_data_viewed, guardianship_behind
 from core.audit import audit_append
 from core.models import Actor
-from requests_dsar.models import ExportArchive, RelativeAsk, RelativeCase, Status
+from requests_dsar.models import ExportArchive, Status
 
 from .export import ArchiveGone, archive_open_decrypted
 from .selectors import may_follow
 
 SALT = "requests_dsar.downloads.archive"
-# A relative's link to a deceased user's copy (relatives.py): another salt, so neither kind of
-# link opens through the other's door.
-RELATIVE_SALT = "requests_dsar.downloads.relative_archive"
 
 
 def download_url_for(archive: ExportArchive, *, lifetime: datetime.timedelta | None = None) -> str:
@@ -53,19 +50,10 @@ def download_url_for(archive: ExportArchive, *, lifetime: datetime.timedelta | N
     The link expires with the archive, or after `lifetime` if that comes first. Prefix it with
     settings.PORTAL_URL where an absolute address is needed (e-mails).
     """
-    return reverse("dsar_files:archive", args=[_sign(archive, lifetime, SALT)])
+    return reverse("dsar_files:archive", args=[sign_link(archive, lifetime, SALT)])
 
 
-def relative_download_url_for(
-    archive: ExportArchive, *, lifetime: datetime.timedelta | None = None
-) -> str:
-    """The path of a signed link to a deceased user's copy, for the relative whose case was
-    approved. No session opens it: it is e-mailed only to the relative's confirmed address and
-    expires with the archive (or after `lifetime`)."""
-    return reverse("dsar_relatives:archive", args=[_sign(archive, lifetime, RELATIVE_SALT)])
-
-
-def _sign(archive: ExportArchive, lifetime: datetime.timedelta | None, salt: str) -> str:
+def sign_link(archive: ExportArchive, lifetime: datetime.timedelta | None, salt: str) -> str:
     remaining = archive.expires_at - timezone.now()
     if lifetime is not None:
         remaining = min(remaining, lifetime)
@@ -73,7 +61,7 @@ def _sign(archive: ExportArchive, lifetime: datetime.timedelta | None, salt: str
     return TimestampSigner(salt=salt).sign_object({"a": archive.pk, "t": seconds})
 
 
-def _read_link(token: str, salt: str = SALT) -> tuple[int, bool] | None:
+def read_link(token: str, salt: str = SALT) -> tuple[int, bool] | None:
     """(archive id, link expired) from a link's token, or None when it was not signed by us."""
     signer = TimestampSigner(salt=salt)
     try:
@@ -106,7 +94,7 @@ def archive_response(archive: ExportArchive, chunks: Iterator[bytes]) -> Streami
     return response
 
 
-def _refuse(
+def refuse(
     request: HttpRequest,
     reason: str,
     archive: ExportArchive | None,
@@ -114,7 +102,7 @@ def _refuse(
     role: str = Actor.REQUESTER,
     **data: object,
 ) -> HttpResponse:
-    _audit_download(
+    audit_download(
         request, "dsar.archive_download_refused", archive, role=role, reason=reason, **data
     )
     response: HttpResponse
@@ -127,7 +115,7 @@ def _refuse(
     return response
 
 
-def _audit_download(
+def audit_download(
     request: HttpRequest,
     action: str,
     archive: ExportArchive | None,
@@ -150,70 +138,36 @@ def _audit_download(
 @require_GET
 def archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
     """Serve the decrypted archive named by a signed link to its owner's session."""
-    link = _read_link(token)
+    link = read_link(token)
     if link is None:
-        return _refuse(request, "tampered", None, 404)
+        return refuse(request, "tampered", None, 404)
     archive_id, link_expired = link
     archive = ExportArchive.objects.select_related("request").filter(pk=archive_id).first()
     if archive is None:
-        return _refuse(request, "unknown", None, 404)
+        return refuse(request, "unknown", None, 404)
     if not request.user.is_authenticated:
-        _audit_download(request, "dsar.archive_download_refused", archive, reason="anonymous")
+        audit_download(request, "dsar.archive_download_refused", archive, reason="anonymous")
         return redirect_to_login(request.get_full_path())
     if not may_follow(request.user, archive.request):
-        return _refuse(request, "not_owner", archive, 404)
+        return refuse(request, "not_owner", archive, 404)
     # A guardian downloading the copy they asked for a minor in their care is audited as a
     # guardian's access to the minor's data, like their other looks at it.
 
     guardianship = guardianship_behind(viewer=request.user, request=archive.request)
     role = GUARDIAN_ROLE if guardianship is not None else Actor.REQUESTER
     if link_expired:
-        return _refuse(request, "link_expired", archive, 410, role)
+        return refuse(request, "link_expired", archive, 410, role)
     if archive.request.status != Status.COMPLETED:
         # A request cancelled while its archive was being built delivers nothing.
-        return _refuse(request, "request_not_completed", archive, 410, role)
+        return refuse(request, "request_not_completed", archive, 410, role)
     try:
         chunks = archive_open_decrypted(archive)
     except ArchiveGone as gone:
-        return _refuse(request, f"archive_{gone.reason}", archive, 410, role)
+        return refuse(request, f"archive_{gone.reason}", archive, 410, role)
     except FileNotFoundError:
-        return _refuse(request, "file_missing", archive, 410, role)
+        return refuse(request, "file_missing", archive, 410, role)
     ExportArchive.objects.filter(pk=archive.pk).update(download_count=F("download_count") + 1)
-    _audit_download(request, "dsar.archive_downloaded", archive, role)
+    audit_download(request, "dsar.archive_downloaded", archive, role)
     if guardianship is not None:
         guardian_data_viewed(guardianship=guardianship, section="archive")
-    return archive_response(archive, chunks)
-
-
-@require_GET
-def relative_archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
-    """Serve a deceased user's copy to the relative whose case was approved for a copy.
-
-    The signed link is the relative's proof (they have no account): it was e-mailed only to the
-    address they confirmed, and it expires. A link to any other archive is a 404.
-    """
-    link = _read_link(token, salt=RELATIVE_SALT)
-    if link is None:
-        return _refuse(request, "tampered", None, 404)
-    archive_id, link_expired = link
-    archive = ExportArchive.objects.select_related("request").filter(pk=archive_id).first()
-    if archive is None:
-        return _refuse(request, "unknown", None, 404)
-    case = RelativeCase.objects.filter(
-        request_id=archive.request_id, outcome=RelativeAsk.COPY, decided_at__isnull=False
-    ).first()
-    if case is None:
-        return _refuse(request, "not_relative", archive, 404)
-    if link_expired:
-        return _refuse(request, "link_expired", archive, 410, relative_case=case.pk)
-    if archive.request.status != Status.COMPLETED:
-        return _refuse(request, "request_not_completed", archive, 410, relative_case=case.pk)
-    try:
-        chunks = archive_open_decrypted(archive)
-    except ArchiveGone as gone:
-        return _refuse(request, f"archive_{gone.reason}", archive, 410, relative_case=case.pk)
-    except FileNotFoundError:
-        return _refuse(request, "file_missing", archive, 410, relative_case=case.pk)
-    ExportArchive.objects.filter(pk=archive.pk).update(download_count=F("download_count") + 1)
-    _audit_download(request, "dsar.archive_downloaded", archive, relative_case=case.pk)
     return archive_response(archive, chunks)

@@ -38,7 +38,7 @@ from core.registry import PersonalData, Strategy, registry
 from core.walker import apply_strategy
 from requests_dsar.models import OPEN_STATUSES, DataSubjectRequest, ErasureRecord, Status
 
-from . import notifications
+from . import notifications, representatives
 
 logger = logging.getLogger(__name__)
 
@@ -151,12 +151,10 @@ def _send_confirmation_once(request: DataSubjectRequest) -> None:
     if scope.get(CONFIRMATION_SENT):
         request.scope = scope
         return
-    from .relatives import is_relative_request
-
     subject = request.subject
-    if is_relative_request(request):
+    if representatives.subject_not_written_to(request):
         # The account holder has died: nothing goes to their mailbox. The relative is told of
-        # every step at their own verified address (relatives_mail).
+        # every step at their own verified address (relatives/mail.py).
         addresses: list[str] = []
     else:
         addresses = [subject.email] if subject is not None else []

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Exists, Q, QuerySet
 
 from accounts.signups import register_account_in_use
-from core.registry import Retention, Strategy, fixed, register
+from core.registry import Strategy, fixed, register
 from core.retention import Action, Target, register_rule
 
 from . import export
@@ -106,122 +106,6 @@ register(
     before_erase=_delete_archive_files,
     order=880,
 )
-register(
-    "requests_dsar.RelativeCase",
-    category="relatives",
-    label="Requests by close relatives after death",
-    user_path="deceased",
-    # The relative's own name and address are theirs, not the account's: never exported to
-    # another relative, and kept as the record of who acted.
-    fields={
-        "created_at": "Case opened",
-        "relationship": "Relationship stated",
-        "asked": "Asked for",
-        "outcome": "Outcome",
-        "decided_at": "Decided",
-    },
-    strategy=Strategy.ANONYMIZE,
-    anonymize={"deceased_email": fixed("")},
-    order=870,
-)
-register(
-    "requests_dsar.RelativeDocument",
-    category="relatives",
-    label="Requests by close relatives after death",
-    user_path="case__deceased",
-    fields={"kind": "Proof document", "uploaded_at": "Uploaded", "deleted_at": "Deleted"},
-    strategy=Strategy.RETAIN,
-    retention=Retention(
-        legal_basis="Proof of a close relative's authority to act for a deceased user: kept "
-        "for the set period after the case closes, then deleted automatically",
-        period=None,
-    ),
-    order=860,
-)
-
-
-# --- Relatives' cases: retention (core.retention) ------------------------------------------------
-
-
-def _relative_documents(cutoff: datetime.datetime) -> QuerySet:
-    from .models import RelativeDocument
-
-    return RelativeDocument.objects.filter(
-        deleted_at__isnull=True,
-        case__request__status__in=CLOSED_STATUSES,
-        case__request__status_changed_at__lt=cutoff,
-    )
-
-
-def _delete_relative_document_files(documents: QuerySet) -> None:
-    from .relatives import documents_delete_files
-
-    documents_delete_files(documents)
-
-
-def _mark_relative_documents_deleted(documents: QuerySet) -> int:
-    from .relatives import documents_mark_deleted
-
-    return documents_mark_deleted(documents)
-
-
-def _unverified_relative_cases(cutoff: datetime.datetime) -> QuerySet:
-    from .models import RelativeCase
-
-    return RelativeCase.objects.filter(verified_at__isnull=True, created_at__lt=cutoff).filter(
-        Q(code_expires_at__isnull=True) | Q(code_expires_at__lt=cutoff)
-    )
-
-
-def _delete_unverified_case_files(cases: QuerySet) -> None:
-    from .models import RelativeDocument
-    from .relatives import documents_delete_files
-
-    documents_delete_files(RelativeDocument.objects.filter(case__in=cases.values("pk")))
-
-
-register_rule(
-    "relative_documents",
-    label="Relatives' proof documents",
-    removes="The files of death certificates and proofs of relationship sent by close "
-    "relatives, this long after their case closed (settings."
-    "DSAR_RELATIVE_DOCUMENTS_RETENTION_DAYS); each document is marked deleted.",
-    default_days=30,
-    targets=[
-        Target(
-            "requests_dsar.RelativeDocument",
-            Action.ANONYMIZE,
-            _relative_documents,
-            held_by_user=("case__deceased_id",),
-            held_by_request=("case__request_id",),
-            before_remove=_delete_relative_document_files,
-            remove=_mark_relative_documents_deleted,
-            batch_size=200,
-        )
-    ],
-    keeps="The case (who asked, for what, the decision) and its request's history.",
-    order=80,
-)
-register_rule(
-    "unverified_relative_cases",
-    label="Unconfirmed relatives' cases",
-    removes="Cases filed by someone who never confirmed their e-mail address, entirely (with "
-    "their documents), this long after their last code expired.",
-    default_days=1,
-    targets=[
-        Target(
-            "requests_dsar.RelativeCase",
-            Action.DELETE,
-            _unverified_relative_cases,
-            held_by_user=("deceased_id",),
-            before_remove=_delete_unverified_case_files,
-            batch_size=200,
-        )
-    ],
-    order=81,
-)
-
-
 # --- Retention (core.retention): requests' evidence and archives --------------------------------
 
 

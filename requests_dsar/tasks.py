@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from . import representatives
+
 # A lost database, broker or mail connection: retried with backoff. Not IntegrityError and the
 # like, which a retry cannot fix.
 RETRYABLE = (OperationalError, InterfaceError, OSError)
@@ -27,10 +29,10 @@ def process_request(request_id: int) -> None:
 @shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=10)
 def notify_requester(request_id: int, event: str) -> None:
     from .notifications import notify_requester as send
-    from .relatives_mail import notify_relative_of_request
 
-    # A relative acting for a deceased user is told at their own confirmed address instead.
-    if notify_relative_of_request(request_id=request_id, event=event):
+    # Someone acting for the person (a relative of a deceased user) is told instead, by the
+    # app that knows them (representatives.py).
+    if representatives.tell_representative(request_id=request_id, event=event):
         return
     send(request_id=request_id, event=event)
 
@@ -40,21 +42,6 @@ def send_verification_code(request_id: int, code: str) -> None:
     from .notifications import send_verification_code as send
 
     send(request_id=request_id, code=code)
-
-
-@shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=10)
-def send_relative_code(case_id: int, code: str) -> None:
-    from .relatives_mail import send_code
-
-    send_code(case_id=case_id, code=code)
-
-
-@shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=10)
-def notify_relative(case_id: int, kind: str) -> None:
-    """E-mail a relative about their case (requests_dsar/relatives_mail.py)."""
-    from .relatives_mail import notify_relative as send
-
-    send(case_id=case_id, kind=kind)
 
 
 @shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=3)

@@ -104,6 +104,7 @@ ROLE_MIGRATIONS = (
     # The redesign's moves: content types (and so the roles' permissions) follow the models.
     ("core", "0001_initial", "MOVE_CONTENT_TYPES.code"),
     ("retention", "0001_initial", "MOVE_CONTENT_TYPES.code"),
+    ("relatives", "0001_initial", "MOVE_CONTENT_TYPES.code"),
 )
 
 

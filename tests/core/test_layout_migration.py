@@ -16,6 +16,7 @@ from consent import services as consent_services
 from consent.models import ConsentEvent, Method
 from core.audit import _entry_hash, _hashed_fields
 from core.models import GENESIS_HASH, AuditChainHead, AuditLogEntry
+from relatives.models import RelativeDocument
 from retention.models import LegalHold, RetentionOverride
 from tests.factories import PurposeFactory, UserFactory, role_group
 
@@ -33,6 +34,8 @@ MOVED = [
     ("requests_dsar", "core", "AuditChainHead"),
     ("requests_dsar", "retention", "LegalHold"),
     ("requests_dsar", "retention", "RetentionOverride"),
+    ("requests_dsar", "relatives", "RelativeCase"),
+    ("requests_dsar", "relatives", "RelativeDocument"),
 ]
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -82,6 +85,22 @@ def _old_rows_of_the_other_moved_models(old_apps, user_pk):
     old_apps.get_model("requests_dsar", "RetentionOverride").objects.create(
         category="access_log", days=90, reason="Written before the move."
     )
+    case = old_apps.get_model("requests_dsar", "RelativeCase").objects.create(
+        relative_name="A relative",
+        relative_email="relative@example.org",
+        relationship="child",
+        deceased_id=user_pk,
+        asked="copy",
+    )
+    old_apps.get_model("requests_dsar", "RelativeDocument").objects.create(
+        case=case,
+        kind="death_certificate",
+        storage_name="relatives/x.bin",
+        key_id="dev",
+        content_type="application/pdf",
+        size=1,
+        sha256="0" * 64,
+    )
 
 
 def _verify(command):
@@ -114,6 +133,7 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     assert AuditLogEntry.objects.filter(action="test.before_move").count() == 5
     assert LegalHold.objects.get().user_id == user.pk
     assert RetentionOverride.objects.get().category == "access_log"
+    assert RelativeDocument.objects.get().case.deceased_id == user.pk
     for _old, new, model in MOVED:
         assert apps.get_model(new, model).objects.count() == counts[model], model
     assert "The audit log is intact." in _verify("verify_audit_log")

@@ -11,7 +11,7 @@ from core.models import AuditLogEntry
 from requests_dsar import export, services
 from requests_dsar.models import DataSubjectRequest
 from tests.factories import ProfileFactory
-from tests.requests_dsar.relatives_factories import use_tmp_media
+from tests.relatives.factories import use_tmp_media
 
 pytestmark = pytest.mark.django_db
 EDIT = "/dashboard/after-death/"

@@ -19,15 +19,11 @@ from django.utils import timezone
 
 from accounts.models import Profile, User
 from core.models import AuditLogEntry
-from requests_dsar import relatives, services, sweeps
+from relatives import services as relatives
+from relatives.models import RelativeCase
+from requests_dsar import services, sweeps
 from requests_dsar.admin_actions import STAFF_ACTIONS
-from requests_dsar.models import (
-    DataSubjectRequest,
-    ErasureRecord,
-    RelativeCase,
-    RequestType,
-    Status,
-)
+from requests_dsar.models import DataSubjectRequest, ErasureRecord, RequestType, Status
 from tests.factories import (
     DEFAULT_PASSWORD,
     DataSubjectRequestFactory,
@@ -36,12 +32,7 @@ from tests.factories import (
     ProfileFactory,
     UserFactory,
 )
-from tests.requests_dsar.relatives_factories import (
-    PDF,
-    RELATIVE_EMAIL,
-    file_case,
-    use_tmp_media,
-)
+from tests.relatives.factories import PDF, RELATIVE_EMAIL, file_case, use_tmp_media
 from tests.requests_dsar.residue import find_residue, rich_account
 from tests.requests_dsar.staff import signed_in
 
@@ -69,11 +60,11 @@ def officer():
 
 
 def case_url(case):
-    return reverse("admin:requests_dsar_relativecase_change", args=[case.pk])
+    return reverse("admin:relatives_relativecase_change", args=[case.pk])
 
 
 def decide_url(case, decision):
-    return reverse("admin:requests_dsar_relativecase_decide", args=[case.pk, decision])
+    return reverse("admin:relatives_relativecase_decide", args=[case.pk, decision])
 
 
 def approve(case, officer, capture):

@@ -3,16 +3,16 @@ own arrangement, mounted at /dashboard/after-death/."""
 
 from django.urls import path
 
-from . import downloads, relatives_views
+from . import downloads, views
 
 app_name = "dsar_relatives"
 
 urlpatterns = [
-    path("", relatives_views.relative_request, name="form"),
-    path("verify/<uuid:public_id>/", relatives_views.relative_verify, name="verify"),
+    path("", views.relative_request, name="form"),
+    path("verify/<uuid:public_id>/", views.relative_verify, name="verify"),
     path(
         "verify/<uuid:public_id>/new-code/",
-        relatives_views.relative_code_resend,
+        views.relative_code_resend,
         name="code_resend",
     ),
     path("copy/<str:token>/", downloads.relative_archive_download, name="archive"),
@@ -20,5 +20,5 @@ urlpatterns = [
 
 # Mounted under the namespace "dsar_after_death".
 after_death_urlpatterns = [
-    path("", relatives_views.after_death_edit, name="edit"),
+    path("", views.after_death_edit, name="edit"),
 ]

@@ -24,7 +24,7 @@ How a case reuses the requests engine:
   (downloads.relative_archive_download); the erasure engine deletes.
 * The engine tells "the requester" of every step; for a relative's request that is the relative
   at their verified address, never the deceased's (relatives_mail.notify_relative_of_request,
-  called by tasks.notify_requester).
+  called through requests_dsar.representatives).
 * The documents are deleted a set period after the case closes, and abandoned unverified cases
   a day after they were filed, by the retention sweep (rules registered in personal_data.py).
 
@@ -56,20 +56,18 @@ from consent.selectors import facts_changed
 from core import mail, uploads
 from core.audit import audit_append
 from core.models import Actor
+from relatives.models import Relationship, RelativeAsk, RelativeCase, RelativeDocument
 from requests_dsar import deadlines, services, tasks
 from requests_dsar.models import (
     DataSubjectRequest,
-    Relationship,
-    RelativeAsk,
-    RelativeCase,
-    RelativeDocument,
     RequestEvent,
     RequestType,
     Status,
     VerificationMethod,
 )
+from requests_dsar.workflow import TransitionNotAllowed
 
-from .workflow import TransitionNotAllowed
+from . import tasks as case_tasks
 
 # The key in a request's scope naming the relative's case it belongs to.
 RELATIVE_CASE_KEY = "relative_case"
@@ -165,7 +163,7 @@ def _new_code(case: RelativeCase) -> str:
         minutes=settings.DSAR_CODE_TTL_MINUTES
     )
     case.code_attempts = 0
-    transaction.on_commit(partial(tasks.send_relative_code.delay, case.pk, code))
+    transaction.on_commit(partial(case_tasks.send_relative_code.delay, case.pk, code))
     return code
 
 
@@ -362,7 +360,7 @@ def _case_verify(case: RelativeCase) -> None:
     case.code_hash, case.code_expires_at = "", None
     case.save(update_fields=["verified_at", "request", "code_hash", "code_expires_at"])
     _audit("relatives.case_verified", case, None, request=request.pk)
-    transaction.on_commit(partial(tasks.notify_relative.delay, case.pk, "received"))
+    transaction.on_commit(partial(case_tasks.notify_relative.delay, case.pk, "received"))
 
 
 # --- Staff decisions ------------------------------------------------------------------------------
@@ -462,7 +460,7 @@ def relative_case_approve(*, case: RelativeCase, actor: User) -> RelativeCase:
         outcome=outcome,
         arrangement=arrangement or "none",
     )
-    transaction.on_commit(partial(tasks.notify_relative.delay, case.pk, "approved"))
+    transaction.on_commit(partial(case_tasks.notify_relative.delay, case.pk, "approved"))
     return case
 
 

@@ -41,21 +41,21 @@ from core import uploads
 from core.admin_tools import VIEWED, RecordAdminMixin
 from core.audit import audit_append
 from core.models import Actor
-from requests_dsar import relatives
-from requests_dsar.models import (
-    DataSubjectRequest,
-    Relationship,
-    RelativeAsk,
-    RelativeCase,
-    RelativeDocument,
-    Status,
+from relatives import services as relatives
+from relatives.models import Relationship, RelativeAsk, RelativeCase, RelativeDocument
+from requests_dsar.admin_actions import (
+    APPROVE,
+    DENY,
+    STAFF_ACTIONS,
+    DenyForm,
+    add_form_errors,
+    due_badge,
 )
+from requests_dsar.models import DataSubjectRequest, Status
+from requests_dsar.workflow import TransitionNotAllowed
 
-from .admin_actions import APPROVE, DENY, STAFF_ACTIONS, DenyForm, add_form_errors, due_badge
-from .workflow import TransitionNotAllowed
-
-VIEW_DOCUMENTS = "requests_dsar.view_relativedocument"
-DOCUMENT_SALT = "requests_dsar.relatives.document"
+VIEW_DOCUMENTS = "relatives.view_relativedocument"
+DOCUMENT_SALT = "relatives.services.document"
 DOCUMENT_LINK_SECONDS = 10 * 60
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
@@ -145,8 +145,8 @@ class RelativeCaseAdmin(RecordAdminMixin, admin.ModelAdmin):
     ordering = [F("request__due_at").asc(nulls_last=True), "pk"]  # type: ignore[list-item]
     show_full_result_count = False
     actions = None
-    change_form_template = "requests_dsar/relatives/admin/change_form.html"
-    decide_template = "requests_dsar/relatives/admin/decide.html"
+    change_form_template = "relatives/admin/change_form.html"
+    decide_template = "relatives/admin/decide.html"
     fieldsets = [
         ("The user's own arrangement", {"fields": ["arrangement_box"]}),
         (
@@ -369,7 +369,7 @@ class RelativeCaseAdmin(RecordAdminMixin, admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _decide_url(self, obj: RelativeCase, decision: str) -> str:
-        return reverse("admin:requests_dsar_relativecase_decide", args=[obj.pk, decision])
+        return reverse("admin:relatives_relativecase_decide", args=[obj.pk, decision])
 
     def decide_view(self, request: HttpRequest, object_id: str, decision: str) -> HttpResponse:
         obj = self.get_object(request, unquote(object_id))
@@ -378,7 +378,7 @@ class RelativeCaseAdmin(RecordAdminMixin, admin.ModelAdmin):
         needed = APPROVE if decision == "approve" else DENY
         if not self.has_view_permission(request, obj) or not request.user.has_perm(needed):
             raise PermissionDenied
-        change_url = reverse("admin:requests_dsar_relativecase_change", args=[obj.pk])
+        change_url = reverse("admin:relatives_relativecase_change", args=[obj.pk])
         if decision not in {d["name"] for d in self._decisions(request, obj)}:
             self.message_user(request, "This case cannot be decided that way now.", messages.ERROR)
             return HttpResponseRedirect(change_url)
@@ -443,7 +443,7 @@ class RelativeCaseAdmin(RecordAdminMixin, admin.ModelAdmin):
             url = ""
             if document.deleted_at is None:
                 token = signer.sign_object({"d": document.pk, "u": request.user.pk})
-                url = reverse("admin:requests_dsar_relativecase_document", args=[token])
+                url = reverse("admin:relatives_relativecase_document", args=[token])
             found.append(
                 {
                     "document": document,
@@ -483,7 +483,7 @@ class RelativeCaseAdmin(RecordAdminMixin, admin.ModelAdmin):
             action="relatives.document_opened",
             actor_user_id=request.user.pk,
             actor_role=Actor.STAFF,
-            target_type="requests_dsar.relativedocument",
+            target_type="relatives.relativedocument",
             target_id=document.pk,
             data={"relative_case": document.case_id, "user_id": document.case.deceased_id},
         )

@@ -17,10 +17,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from core import uploads
+from requests_dsar.forms import AccessibleFormMixin
 
-from .forms import AccessibleFormMixin
 from .models import Relationship, RelativeAsk, RelativeCase, RelativeDocument
-from .relatives import MAX_FILES_PER_KIND, RelativeClaim
+from .services import MAX_FILES_PER_KIND, RelativeClaim
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from accounts.models import Profile
 from core.models import AuditLogEntry
-from requests_dsar.models import RelativeDocument, Status
+from relatives.models import RelativeDocument
+from requests_dsar.models import Status
 from tests.factories import PrivacyOfficerFactory, ProfileFactory, SupportAgentFactory, UserFactory
-from tests.requests_dsar.relatives_factories import PNG, file_case, use_tmp_media
+from tests.relatives.factories import PNG, file_case, use_tmp_media
 from tests.requests_dsar.staff import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ def case(client, django_capture_on_commit_callbacks):
 
 
 def case_url(case):
-    return reverse("admin:requests_dsar_relativecase_change", args=[case.pk])
+    return reverse("admin:relatives_relativecase_change", args=[case.pk])
 
 
 def document_link(client, case, kind="relationship_proof"):
@@ -47,17 +48,17 @@ def test_the_case_page_shows_the_users_arrangement_and_is_audited(case):
     assert "My close relatives may have a copy, then delete" in page
     assert "the account is then deleted" in page
     entry = AuditLogEntry.objects.filter(
-        action="admin.viewed_personal_data", target_type="requests_dsar.relativecase"
+        action="admin.viewed_personal_data", target_type="relatives.relativecase"
     ).last()
     assert (entry.actor_user_id, entry.data["user_id"]) == (officer.pk, case.deceased_id)
 
 
 def test_the_list_holds_only_confirmed_cases_with_their_due_date(client, case):
-    from tests.requests_dsar.relatives_factories import submit
+    from tests.relatives.factories import submit
 
     submit(client, "someone@example.org")  # never confirmed
     page = signed_in(PrivacyOfficerFactory()).get(
-        reverse("admin:requests_dsar_relativecase_changelist")
+        reverse("admin:relatives_relativecase_changelist")
     )
     assert list(page.context["cl"].result_list) == [case]
     assert "days left" in page.content.decode()
@@ -68,7 +69,7 @@ def test_a_support_agent_may_look_but_not_decide(case):
     page = agent.get(case_url(case))
     assert page.status_code == 200
     assert page.context["decisions"] == []
-    approve_url = reverse("admin:requests_dsar_relativecase_decide", args=[case.pk, "approve"])
+    approve_url = reverse("admin:relatives_relativecase_decide", args=[case.pk, "approve"])
     assert agent.post(approve_url, {"checked": "on"}).status_code == 403
     case.request.refresh_from_db()
     assert case.request.status == Status.AWAITING_APPROVAL
@@ -76,7 +77,7 @@ def test_a_support_agent_may_look_but_not_decide(case):
 
 def test_approval_needs_the_documents_checked(case):
     officer = signed_in(PrivacyOfficerFactory())
-    url = reverse("admin:requests_dsar_relativecase_decide", args=[case.pk, "approve"])
+    url = reverse("admin:relatives_relativecase_decide", args=[case.pk, "approve"])
     response = officer.post(url, {})
     assert response.status_code == 200
     assert "Check the documents first" in response.content.decode()

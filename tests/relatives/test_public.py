@@ -14,9 +14,10 @@ from django.urls import reverse
 
 from core import uploads
 from core.models import AuditLogEntry
-from requests_dsar.models import RelativeCase, RelativeDocument, Status
+from relatives.models import RelativeCase, RelativeDocument
+from requests_dsar.models import Status
 from tests.factories import UserFactory
-from tests.requests_dsar.relatives_factories import (
+from tests.relatives.factories import (
     EXE,
     FORM,
     JPEG,

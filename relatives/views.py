@@ -24,11 +24,11 @@ from accounts.forms import AfterDeathForm
 from accounts.selectors import profile_for
 from accounts.typing import AuthenticatedHttpRequest
 from core import ratelimit
-from requests_dsar import relatives
+from relatives import services as relatives
+from requests_dsar.forms import CodeForm
+from requests_dsar.views import CODE_RESULTS, HOUR
 
-from .forms import CodeForm
-from .relatives_forms import RelativeRequestForm
-from .views import CODE_RESULTS, HOUR
+from .forms import RelativeRequestForm
 
 RESENDS_PER_CASE_PER_HOUR = 3
 STORAGE_FAILED = gettext_lazy(
@@ -87,7 +87,7 @@ def relative_request(request: HttpRequest) -> HttpResponse:
         status = 400
     return render(
         request,
-        "requests_dsar/relatives/form.html",
+        "relatives/form.html",
         {"form": form, "max_files": relatives.MAX_FILES_PER_KIND},
         status=status,
     )
@@ -116,12 +116,12 @@ def relative_verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             return _too_many(request)
         result = relatives.relative_code_check(public_id=public_id, code=form.cleaned_data["code"])
         if result == "ok":
-            return render(request, "requests_dsar/relatives/verified.html")
+            return render(request, "relatives/verified.html")
         form.add_error("code", CODE_RESULTS[result])
         context["result"] = result
     return render(
         request,
-        "requests_dsar/relatives/verify.html",
+        "relatives/verify.html",
         context,
         status=400 if form.errors else 200,
     )
@@ -147,7 +147,7 @@ def relative_code_resend(request: HttpRequest, public_id: uuid.UUID) -> HttpResp
         return _too_many(request)
     relatives.relative_code_resend(public_id=public_id)
     context = {**_verify_context(CodeForm(), public_id), "resent": True}
-    return render(request, "requests_dsar/relatives/verify.html", context)
+    return render(request, "relatives/verify.html", context)
 
 
 # --- The user's own arrangement (on the profile page) -------------------------------------------
@@ -171,7 +171,7 @@ def after_death_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
             return redirect(reverse("dashboard:profile") + "#after-death")
     return render(
         request,
-        "requests_dsar/relatives/after_death.html",
+        "relatives/after_death.html",
         {"after_death_form": form, "current": profile.after_death},
         status=400 if form.errors else 200,
     )

@@ -1,9 +1,10 @@
 """E-mails to a close relative about their case, at the address they confirmed.
 
 Everything the engine would tell "the requester" of a relative's request comes here instead
-(tasks.notify_requester asks `notify_relative_of_request` first): the deceased's own address is
-never written to about it. Bodies carry no personal data: what happened, the case's reference,
-a link where there is one, and the reason when a case is refused.
+(the requests app asks `notify_relative_of_request` first, through its representatives port):
+the deceased's own address is never written to about it. Bodies carry no personal data: what
+happened, the case's reference, a link where there is one, and the reason when a case is
+refused.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import mail
+from requests_dsar import selectors
+from requests_dsar.models import DenialReason, LegalExemption, Status
 
-from . import selectors
+from . import services as cases
 from .downloads import relative_download_url_for
-from .models import DenialReason, LegalExemption, RelativeAsk, RelativeCase, Status
-from .relatives import deletion_follows_copy, follow_up_delay
+from .models import RelativeAsk, RelativeCase
 
 KINDS = frozenset(
     {"code", "received", "approved", "denied", "copy_ready", "deleted", "extended", "closed"}
@@ -60,8 +62,8 @@ def _context(case: RelativeCase, kind: str) -> dict[str, Any] | None:
         return {
             "outcome": case.outcome,
             "copy_refused": case.asked == RelativeAsk.COPY and case.outcome == RelativeAsk.DELETE,
-            "deletion_follows": deletion_follows_copy(case.outcome, case.arrangement),
-            "follow_up_days": follow_up_delay().days,
+            "deletion_follows": cases.deletion_follows_copy(case.outcome, case.arrangement),
+            "follow_up_days": cases.follow_up_delay().days,
         }
     if kind == "denied":
         exemption = LegalExemption(request.legal_exemption).label if request.legal_exemption else ""

@@ -10,12 +10,12 @@ import time_machine
 from django.utils import timezone
 
 from core.models import AuditLogEntry
-from requests_dsar import relatives
-from requests_dsar.models import RelativeCase, RelativeDocument
+from relatives import services as relatives
+from relatives.models import RelativeCase, RelativeDocument
 from retention.models import LegalHold
 from retention.sweep import retention_sweep
 from tests.factories import PrivacyOfficerFactory, UserFactory
-from tests.requests_dsar.relatives_factories import file_case, stored_files, submit, use_tmp_media
+from tests.relatives.factories import file_case, stored_files, submit, use_tmp_media
 
 pytestmark = pytest.mark.django_db
 

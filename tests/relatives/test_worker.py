@@ -11,10 +11,10 @@ import zipfile
 import pytest
 from django.test import Client
 
-from requests_dsar import relatives
-from requests_dsar.models import RelativeCase
+from relatives import services as relatives
+from relatives.models import RelativeCase
 from tests.factories import PrivacyOfficerFactory, ProfileFactory, UserFactory
-from tests.requests_dsar.relatives_factories import FORM, form_data
+from tests.relatives.factories import FORM, form_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 CODE = re.compile(r"^\s*(\d{6})\s*$", re.M)
