@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "consent",
     "notices",
     "connectors",
+    "announcements",
     "config.apps.PortalConfig",
 ]
 

@@ -32,32 +32,13 @@ register(
     strategy=Strategy.DELETE,
 )
 
-# Notices staff wrote: the record stays (it is what users were told), the author's link goes.
-for _label, _path, _fields in (
-    ("notices.Broadcast", "created_by", {"title": "Notice sent", "created_at": "When"}),
-    ("notices.Incident", "declared_by", {"title": "Incident declared", "declared_at": "When"}),
-    (
-        "notices.IncidentUpdate",
-        "created_by",
-        {"incident__title": "Incident updated", "created_at": "When"},
-    ),
-    (
-        "notices.TransferNotice",
-        "created_by",
-        {"new_controller": "Transfer notice", "created_at": "When"},
-    ),
-    (
-        "notices.ServiceTermination",
-        "announced_by",
-        {"ends_on": "End of service announced", "announced_at": "When"},
-    ),
-):
-    register(
-        _label,
-        category="staff_actions",
-        label="Actions taken as staff",
-        user_path=_path,
-        fields=_fields,
-        strategy=Strategy.ANONYMIZE,
-        anonymize={_path: null()},
-    )
+# Notices staff sent: the record stays (it is what users were told), the author's link goes.
+register(
+    "notices.Broadcast",
+    category="staff_actions",
+    label="Actions taken as staff",
+    user_path="created_by",
+    fields={"title": "Notice sent", "created_at": "When"},
+    strategy=Strategy.ANONYMIZE,
+    anonymize={"created_by": null()},
+)

@@ -103,6 +103,7 @@ ROLE_MIGRATIONS = (
     ("connectors", "0002_staff_roles", "grant"),
     # The redesign's moves: content types (and so the roles' permissions) follow the models.
     ("core", "0001_initial", "MOVE_CONTENT_TYPES.code"),
+    ("announcements", "0001_initial", "MOVE_CONTENT_TYPES.code"),
 )
 
 

@@ -10,7 +10,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
+from announcements.models import Incident, IncidentUpdate, ServiceTermination, TransferNotice
 from consent import services as consent_services
 from consent.models import ConsentEvent, Method
 from core.audit import _entry_hash, _hashed_fields
@@ -29,6 +31,10 @@ BEFORE = [
 MOVED = [
     ("requests_dsar", "core", "AuditLogEntry"),
     ("requests_dsar", "core", "AuditChainHead"),
+    ("notices", "announcements", "Incident"),
+    ("notices", "announcements", "IncidentUpdate"),
+    ("notices", "announcements", "TransferNotice"),
+    ("notices", "announcements", "ServiceTermination"),
 ]
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,6 +76,39 @@ def _old_audit_rows(old_apps, count):
     Head.objects.update_or_create(pk=1, defaults={"last_hash": prev})
 
 
+def _old_announcements(old_apps, purpose_pk):
+    """One row of each announcement model, written under the old schema (in notices)."""
+    Incident = old_apps.get_model("notices", "Incident")
+    IncidentUpdate = old_apps.get_model("notices", "IncidentUpdate")
+    TransferNotice = old_apps.get_model("notices", "TransferNotice")
+    ServiceTermination = old_apps.get_model("notices", "ServiceTermination")
+    now = timezone.now()
+    incident = Incident.objects.create(
+        title="Before the move",
+        what_happened="A test.",
+        found_at=now,
+        measures_taken="None.",
+        advice="None.",
+        audience={"kind": "all"},
+    )
+    update = IncidentUpdate.objects.create(incident=incident, body="Still a test.")
+    transfer = TransferNotice.objects.create(
+        kind="merger",
+        new_controller="Before the move Ltd",
+        what_changes="Nothing.",
+        effective_on=now.date(),
+        requires_consent=True,
+    )
+    transfer.purposes.add(purpose_pk)
+    termination = ServiceTermination.objects.create(ends_on=now.date(), reason="Before the move")
+    return {
+        "Incident": incident.pk,
+        "IncidentUpdate": update.pk,
+        "TransferNotice": transfer.pk,
+        "ServiceTermination": termination.pk,
+    }
+
+
 def _verify(command):
     out = io.StringIO()
     call_command(command, stdout=out)
@@ -89,6 +128,7 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     # Back to the schema before the redesign, and rows written there by its own models.
     old_apps = _migrate(BEFORE)
     _old_audit_rows(old_apps, 5)
+    announced = _old_announcements(old_apps, purpose.pk)
     counts = {model: old_apps.get_model(old, model).objects.count() for old, _new, model in MOVED}
     assert counts["AuditLogEntry"] >= 5
 
@@ -98,6 +138,16 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     assert AuditChainHead.objects.count() == counts["AuditChainHead"]
     assert AuditLogEntry.objects.filter(action="test.before_move").count() == 5
     assert "The audit log is intact." in _verify("verify_audit_log")
+    for model in (Incident, IncidentUpdate, TransferNotice, ServiceTermination):
+        assert model.objects.count() == counts[model.__name__]
+        assert model.objects.filter(pk=announced[model.__name__]).exists()
+    update = IncidentUpdate.objects.select_related("incident").get(pk=announced["IncidentUpdate"])
+    assert (update.incident.pk, update.incident.title) == (announced["Incident"], "Before the move")
+    transfer = TransferNotice.objects.get(pk=announced["TransferNotice"])
+    assert list(transfer.purposes.values_list("pk", flat=True)) == [purpose.pk]
+    assert ServiceTermination.objects.get(pk=announced["ServiceTermination"]).reason == (
+        "Before the move"
+    )
     assert ConsentEvent.objects.count() == 2
     _verify("verify_consent_ledger")  # raises CommandError on a broken chain
 
@@ -109,3 +159,14 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     assert officers.permissions.filter(
         content_type__app_label="core", codename="view_auditlogentry"
     ).exists()
+    for codename in ("change_incident", "add_incidentupdate", "change_transfernotice"):
+        assert officers.permissions.filter(
+            content_type__app_label="announcements", codename=codename
+        ).exists()
+    assert (
+        Group.objects.get(name="Support agents")
+        .permissions.filter(
+            content_type__app_label="announcements", codename="view_servicetermination"
+        )
+        .exists()
+    )

@@ -31,18 +31,22 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
+from consent.ledger import every_subject_changed
 from core.audit import audit_append
 from core.models import Actor
 from core.registry import PersonalData, Strategy, registry
 from core.walker import apply_strategy
+from notices import services
+from notices.models import Broadcast, Category
 from requests_dsar.models import OPEN_STATUSES, DataSubjectRequest, LegalHold
+from requests_dsar.services import dsar_transition
+from requests_dsar.workflow import TransitionNotAllowed
 
-from . import services
-from .models import Broadcast, Category, ServiceTermination
+from .models import ServiceTermination
 
 logger = logging.getLogger(__name__)
 
-CACHE_KEY = "notices:service-ends-on"
+CACHE_KEY = "notices:service-ends-on"  # the key as it was: a deployed cache keeps working
 # Writes drop the cached date at once; this only bounds how long another process's local cache
 # (development's) may lag behind a cancellation.
 CACHE_SECONDS = 60
@@ -102,7 +106,7 @@ def _audit(action: str, actor: User | None, termination: ServiceTermination, **d
         action=action,
         actor_user_id=actor.pk if actor is not None else None,
         actor_role=Actor.STAFF if actor is not None else Actor.SYSTEM,
-        target_type="notices.servicetermination",
+        target_type="announcements.servicetermination",
         target_id=termination.pk,
         data=data,
     )
@@ -370,9 +374,6 @@ def _record_progress(
 def _close_open_requests(held: Held) -> None:
     """Open requests cannot be fulfilled once everything is erased: they are closed first (their
     history is anonymized with the rest)."""
-    from requests_dsar.services import dsar_transition
-    from requests_dsar.workflow import TransitionNotAllowed
-
     open_requests = (
         DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES)
         .exclude(pk__in=held.requests)
@@ -438,8 +439,6 @@ def termination_execute(
         return Execution(termination, rows, held, already_done=True)
     # Nobody signs in (and leaves new rows behind) while the walk runs.
     User.objects.exclude(pk__in=held.users).filter(is_active=True).update(is_active=False)
-    from consent.ledger import every_subject_changed
-
     every_subject_changed()  # the check API answers "closed" for all of them at once
     _close_open_requests(held)
     for entry in plan():

@@ -20,12 +20,14 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from consent.models import LegalBasis, Method, Purpose
+from consent.services import consent_give, consent_refuse, is_minor, purpose_is_offered
 from core.audit import audit_append
 from core.models import Actor
+from notices import services
+from notices.audience import audience_users
+from notices.models import Broadcast, Category, Message, Response
 
-from . import services
-from .audience import audience_users
-from .models import Broadcast, Category, Message, Response, TransferNotice
+from .models import TransferNotice
 
 AUDIENCE = {"kind": "all"}
 # What staff may change once the notice is sent: nothing users were told.
@@ -120,7 +122,7 @@ def _audit(action: str, actor: User | None, transfer: TransferNotice, **data: ob
         action=action,
         actor_user_id=actor.pk if actor is not None else None,
         actor_role=Actor.STAFF if actor is not None else Actor.SYSTEM,
-        target_type="notices.transfernotice",
+        target_type="announcements.transfernotice",
         target_id=transfer.pk,
         data=data,
     )
@@ -211,13 +213,6 @@ def record_transfer_answer(message: Message) -> None:
     Runs inside `services.message_respond`'s transaction: an error here (the service has
     stopped collecting, say) undoes the answer too, and the user is told why.
     """
-    from consent.services import (
-        consent_give,
-        consent_refuse,
-        is_minor,
-        purpose_is_offered,
-    )
-
     if message.broadcast_id is None:
         return
     transfer = (

@@ -26,10 +26,11 @@ from accounts.models import User
 from core.audit import audit_append
 from core.models import Actor
 from core.registry import registry
+from notices import services
+from notices.audience import MAX_LISTED_USERS, audience_users, reachable_users, validate_audience
+from notices.models import Broadcast, Category
 
-from . import services
-from .audience import MAX_LISTED_USERS, audience_users, reachable_users, validate_audience
-from .models import Broadcast, Category, Incident, IncidentUpdate
+from .models import Incident, IncidentUpdate
 
 # An uploaded list of user ids: a text or CSV file of ids, nothing else.
 MAX_ID_FILE_BYTES = 20 * 2**20
@@ -387,15 +388,3 @@ def incident_update_send(*, update: IncidentUpdate, actor: User | None) -> Broad
         broadcast=broadcast.pk,
     )
     return broadcast
-
-
-# --- Failed e-mails ------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def broadcast_retry(*, broadcast: Broadcast, actor: User | None) -> int:
-    """Queue a broadcast's failed e-mails again (audited). Returns how many."""
-    retried = services.broadcast_retry_failed(broadcast=broadcast)
-    if retried:
-        _audit("notices.broadcast_retried", actor, broadcast, emails=retried)
-    return retried
