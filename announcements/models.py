@@ -2,7 +2,9 @@
 (merger) notices and the end of the service. Each is told through a notices broadcast.
 
 The tables keep the names they had when these models lived in notices (their rows stay as they
-were; migration 0001 only takes them into this app's state).
+were; migration 0001 only takes them into this app's state). Their audit actions keep the names
+they were first written under (`notices.incident_declared`, `notices.termination_executed`, ...):
+the log's existing entries use them.
 """
 
 from __future__ import annotations

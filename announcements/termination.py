@@ -32,8 +32,7 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from consent.ledger import every_subject_changed
-from core.audit import audit_append
-from core.models import Actor
+from core.audit import audit_staff_action
 from core.registry import PersonalData, Strategy, registry
 from core.walker import apply_strategy
 from notices import services
@@ -101,17 +100,6 @@ def forget_cached_end(**kwargs: object) -> None:
 # --- Announcing and cancelling -------------------------------------------------------------------
 
 
-def _audit(action: str, actor: User | None, termination: ServiceTermination, **data: Any) -> None:
-    audit_append(
-        action=action,
-        actor_user_id=actor.pk if actor is not None else None,
-        actor_role=Actor.STAFF if actor is not None else Actor.SYSTEM,
-        target_type="announcements.servicetermination",
-        target_id=termination.pk,
-        data=data,
-    )
-
-
 def _day(value: datetime.date) -> str:
     return date_format(value, "j F Y")
 
@@ -167,12 +155,11 @@ def termination_announce(
         created_by=actor,
     )
     termination.save(update_fields=["broadcast"])
-    _audit(
-        "notices.termination_announced",
-        actor,
-        termination,
-        ends_on=ends_on.isoformat(),
-        broadcast=termination.broadcast.pk,
+    audit_staff_action(
+        action="notices.termination_announced",
+        actor=actor,
+        target=termination,
+        data={"ends_on": ends_on.isoformat(), "broadcast": termination.broadcast.pk},
     )
     return termination
 
@@ -219,7 +206,7 @@ def termination_cancel(*, actor: User | None = None) -> ServiceTermination:
             audience={"kind": "broadcast", "id": announcement.pk},
             created_by=actor,
         )
-    _audit("notices.termination_cancelled", actor, termination)
+    audit_staff_action(action="notices.termination_cancelled", actor=actor, target=termination)
     return termination
 
 
@@ -459,14 +446,16 @@ def _finish(termination_id: int, held: Held, actor: User | None) -> Execution:
     by_strategy = {str(s): 0 for s in Strategy}
     for label, count in rows.items():
         by_strategy[strategies.get(label, "delete")] += count
-    _audit(
-        "notices.termination_executed",
-        actor,
-        termination,
-        rows=by_strategy,
-        models=rows,
-        held_users=len(held.users),
-        held_requests=len(held.requests),
+    audit_staff_action(
+        action="notices.termination_executed",
+        actor=actor,
+        target=termination,
+        data={
+            "rows": by_strategy,
+            "models": rows,
+            "held_users": len(held.users),
+            "held_requests": len(held.requests),
+        },
     )
     logger.info("service termination %s executed: rows by strategy %s", termination.pk, by_strategy)
     return Execution(termination, rows, held)

@@ -20,8 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core import mail
-from core.audit import audit_append
-from core.models import Actor
+from core.audit import audit_staff_action
 
 from .audience import validate_audience
 from .models import (
@@ -271,12 +270,10 @@ def broadcast_retry(*, broadcast: Broadcast, actor: User | None) -> int:
     """Staff retry a broadcast's failed e-mails (audited). Returns how many were queued."""
     retried = broadcast_retry_failed(broadcast=broadcast)
     if retried:
-        audit_append(
+        audit_staff_action(
             action="notices.broadcast_retried",
-            actor_user_id=actor.pk if actor is not None else None,
-            actor_role=Actor.STAFF if actor is not None else Actor.SYSTEM,
-            target_type=broadcast._meta.label_lower,
-            target_id=broadcast.pk,
+            actor=actor,
+            target=broadcast,
             data={"emails": retried},
         )
     return retried

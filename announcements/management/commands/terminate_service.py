@@ -5,7 +5,7 @@
     manage.py terminate_service execute --confirm
     manage.py terminate_service cancel
 
-The rules live in notices.termination; this only parses and prints.
+The rules live in announcements.termination; this only parses and prints.
 """
 
 from __future__ import annotations
