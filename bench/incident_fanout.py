@@ -93,9 +93,10 @@ def smtp_server() -> tuple[subprocess.Popen[bytes], int]:
 
 def fan_out(ids: list[int], label: str) -> float:
     """One incident notice to `ids`, as one worker sends it; returns the seconds it took."""
-    from notices import incidents
+    from announcements import incidents
+    from announcements.models import Incident
     from notices.fanout import broadcast_step
-    from notices.models import EmailState, Incident, Message
+    from notices.models import EmailState, Message
 
     incident = Incident.objects.create(
         title=f"Bench incident {label}",

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "connectors",
     "retention",
     "relatives",
+    "announcements",
     "config.apps.PortalConfig",
 ]
 

@@ -1,4 +1,5 @@
-"""The admin's shared pieces: the second-factor test, read-only records and audited views.
+"""The admin's shared pieces: the second-factor test, read-only records, audited views and change
+pages with context drawn from their row.
 
 Every staff view of a user's personal data in the admin leaves an audit entry: a change page
 read (GET) records the model and the row; a list page records the model and how many rows it
@@ -11,6 +12,7 @@ from typing import Any
 
 from allauth.account.authentication import get_authentication_records
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import HttpRequest, HttpResponse
@@ -79,6 +81,26 @@ class AuditedViewMixin(admin.ModelAdmin):
                 data={"rows": len(changelist.result_list), "path": request.path},
             )
         return response
+
+
+class ChangeContextMixin(admin.ModelAdmin):
+    """A change page whose context grows from its row: override `change_context`."""
+
+    def change_context(self, request: HttpRequest, obj: models.Model) -> dict[str, Any]:
+        return {}
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if obj is not None:
+            extra.update(self.change_context(request, obj))
+        return super().change_view(request, object_id, form_url, extra)
 
 
 class RecordAdminMixin:

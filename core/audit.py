@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 
 from .models import GENESIS_HASH, Actor, AuditChainHead, AuditLogEntry
 
@@ -60,6 +61,21 @@ def audit_append(
     entry.save()
     AuditChainHead.objects.filter(pk=1).update(last_hash=entry.hash)
     return entry
+
+
+def audit_staff_action(
+    *, action: str, actor: Model | None, target: Model, data: Mapping[str, Any] | None = None
+) -> AuditLogEntry:
+    """What a staff member (or, without one, the system) did to a row: named by its model's
+    label and its id."""
+    return audit_append(
+        action=action,
+        actor_user_id=actor.pk if actor is not None else None,
+        actor_role=Actor.STAFF if actor is not None else Actor.SYSTEM,
+        target_type=target._meta.label_lower,
+        target_id=target.pk,
+        data=data,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The site inbox, e-mail preferences, broadcasts (one notice to many users) and what is
-broadcast: security incidents, transfer notices and the end of the service.
+"""The site inbox, e-mail preferences and broadcasts (one notice to many users). What is
+broadcast (security incidents, transfer notices, the end of the service) is the announcements
+app's.
 
 A `Message` is one notice to one user: the inbox row and, by the user's preference, an e-mail.
 A `Broadcast` is a fan-out: its audience is a stored description walked batch by batch in
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -157,126 +158,3 @@ class Preference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category}: {'e-mail' if self.email else 'site only'}"
-
-
-class Incident(models.Model):
-    """A security incident, as the policy promises to report it: the basic situation, how it is
-    handled and remedied, and what users can do."""
-
-    class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
-
-    title = models.CharField(max_length=200)
-    what_happened = models.TextField(help_text=_("The basic situation, in plain language."))
-    occurred_at = models.DateTimeField(null=True, blank=True)
-    found_at = models.DateTimeField()
-    # Registry category keys ("profile", "account", ...).
-    data_categories = models.JSONField(default=list, blank=True)
-    measures_taken = models.TextField()
-    measures_planned = models.TextField(blank=True)
-    advice = models.TextField(help_text=_("What users can do to protect themselves."))
-    audience = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    declared_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    declared_at = models.DateTimeField(default=timezone.now)
-    broadcast = models.OneToOneField(
-        Broadcast, null=True, blank=True, on_delete=models.PROTECT, related_name="incident"
-    )
-
-    class Meta:
-        ordering = ["-declared_at"]
-
-    def __str__(self) -> str:
-        return self.title
-
-
-class IncidentUpdate(models.Model):
-    """One entry of an incident's timeline; it may be sent to the incident's audience."""
-
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
-    body = models.TextField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    broadcast = models.OneToOneField(
-        Broadcast, null=True, blank=True, on_delete=models.PROTECT, related_name="incident_update"
-    )
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-
-    def __str__(self) -> str:
-        return f"Update of {self.created_at:%Y-%m-%d %H:%M}"
-
-
-class TransferNotice(models.Model):
-    """A merger, acquisition or asset transfer: who the new controller is and what changes.
-
-    When `requires_consent`, each user accepts or objects from their inbox, which records a
-    ledger event for each of `purposes` (consent-based purposes only)."""
-
-    class Kind(models.TextChoices):
-        MERGER = "merger", _("Merger")
-        ACQUISITION = "acquisition", _("Acquisition")
-        ASSET_TRANSFER = "asset_transfer", _("Asset transfer")
-        OTHER = "other", _("Other transfer")
-
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    new_controller = models.CharField(max_length=200)
-    new_controller_contact = models.CharField(max_length=254, blank=True)
-    what_changes = models.TextField()
-    effective_on = models.DateField()
-    requires_consent = models.BooleanField(default=False)
-    purposes = models.ManyToManyField("consent.Purpose", blank=True, related_name="+")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    broadcast = models.OneToOneField(
-        Broadcast, null=True, blank=True, on_delete=models.PROTECT, related_name="transfer"
-    )
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.new_controller}"
-
-
-class ServiceTermination(models.Model):
-    """The announced end of the service. At most one is active (not cancelled)."""
-
-    ends_on = models.DateField()
-    reason = models.TextField(blank=True)
-    announced_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    announced_at = models.DateTimeField(default=timezone.now)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    # The dry-run report last produced (what execution would do, per registry entry).
-    last_report = models.JSONField(default=dict, blank=True)
-    last_report_at = models.DateTimeField(null=True, blank=True)
-    executed_at = models.DateTimeField(null=True, blank=True)
-    broadcast = models.OneToOneField(
-        Broadcast, null=True, blank=True, on_delete=models.PROTECT, related_name="termination"
-    )
-
-    class Meta:
-        ordering = ["-announced_at"]
-        constraints = [
-            # A unique index on a constant over the active rows: a second active row collides
-            # with the first (a unique column would not: NULLs are distinct from each other).
-            models.UniqueConstraint(
-                Value(True),
-                condition=Q(cancelled_at__isnull=True),
-                name="one_active_termination",
-                violation_error_message="The end of the service is already announced.",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"End of service on {self.ends_on}"

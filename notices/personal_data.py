@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from core.registry import Strategy, null, register
 from core.retention import Action, Target, register_rule
@@ -41,55 +41,40 @@ register(
     strategy=Strategy.DELETE,
 )
 
-# Notices staff wrote: the record stays (it is what users were told), the author's link goes.
-for _label, _path, _fields in (
-    ("notices.Broadcast", "created_by", {"title": "Notice sent", "created_at": "When"}),
-    ("notices.Incident", "declared_by", {"title": "Incident declared", "declared_at": "When"}),
-    (
-        "notices.IncidentUpdate",
-        "created_by",
-        {"incident__title": "Incident updated", "created_at": "When"},
-    ),
-    (
-        "notices.TransferNotice",
-        "created_by",
-        {"new_controller": "Transfer notice", "created_at": "When"},
-    ),
-    (
-        "notices.ServiceTermination",
-        "announced_by",
-        {"ends_on": "End of service announced", "announced_at": "When"},
-    ),
-):
-    register(
-        _label,
-        category="staff_actions",
-        label="Actions taken as staff",
-        user_path=_path,
-        fields=_fields,
-        strategy=Strategy.ANONYMIZE,
-        anonymize={_path: null()},
-    )
+# Notices staff sent: the record stays (it is what users were told), the author's link goes.
+register(
+    "notices.Broadcast",
+    category="staff_actions",
+    label="Actions taken as staff",
+    user_path="created_by",
+    fields={"title": "Notice sent", "created_at": "When"},
+    strategy=Strategy.ANONYMIZE,
+    anonymize={"created_by": null()},
+)
 
 
 # --- Retention (core.retention): inbox messages ------------------------------------------------
 
 
+# Who a broadcast reached stays while they may still hear more: the app that sent it says when
+# (announcements: an open incident's updates, a transfer before it takes effect, an end of the
+# service that may be cancelled). Each registers a callable returning a condition on Broadcast.
+_audience_keepers: list[Callable[[], Q]] = [lambda: Q(state="sending")]
+
+
+def register_audience_keeper(keeper: Callable[[], Q]) -> None:
+    """Add a condition on Broadcast under which its message rows are kept (idempotent)."""
+    if keeper not in _audience_keepers:
+        _audience_keepers.append(keeper)
+
+
 def _broadcasts_still_needing_their_audience() -> QuerySet[Any]:
     """Broadcasts whose message rows are still the list of who they reached: one being sent,
-    an open incident's notice (its updates go to the same people), a transfer notice until the
-    transfer takes effect, and the announcement of an end of the service that may still be
-    cancelled (the cancellation goes to those told)."""
-    return Broadcast.objects.filter(
-        Q(state="sending")
-        | Q(incident__status="open")
-        | Q(transfer__effective_on__gte=timezone.localdate())
-        | Q(
-            termination__isnull=False,
-            termination__cancelled_at__isnull=True,
-            termination__executed_at__isnull=True,
-        )
-    ).values("pk")
+    and any a registered keeper names."""
+    condition = Q()
+    for keeper in _audience_keepers:
+        condition |= keeper()
+    return Broadcast.objects.filter(condition).values("pk")
 
 
 def _inbox_messages(cutoff: datetime.datetime) -> QuerySet[Any]:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core import mail
+from core.audit import audit_staff_action
 
 from .audience import validate_audience
 from .models import (
@@ -261,6 +262,20 @@ def broadcast_retry_failed(*, broadcast: Broadcast) -> int:
                 audience_closed_at=closed,
             )
             broadcast_start(locked.pk)
+    return retried
+
+
+@transaction.atomic
+def broadcast_retry(*, broadcast: Broadcast, actor: User | None) -> int:
+    """Staff retry a broadcast's failed e-mails (audited). Returns how many were queued."""
+    retried = broadcast_retry_failed(broadcast=broadcast)
+    if retried:
+        audit_staff_action(
+            action="notices.broadcast_retried",
+            actor=actor,
+            target=broadcast,
+            data={"emails": retried},
+        )
     return retried
 
 

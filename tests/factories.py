@@ -105,6 +105,7 @@ ROLE_MIGRATIONS = (
     ("core", "0001_initial", "MOVE_CONTENT_TYPES.code"),
     ("retention", "0001_initial", "MOVE_CONTENT_TYPES.code"),
     ("relatives", "0001_initial", "MOVE_CONTENT_TYPES.code"),
+    ("announcements", "0001_initial", "MOVE_CONTENT_TYPES.code"),
 )
 
 

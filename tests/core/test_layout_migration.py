@@ -11,7 +11,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
+from announcements.models import Incident, IncidentUpdate, ServiceTermination, TransferNotice
 from consent import services as consent_services
 from consent.models import ConsentEvent, Method
 from core.audit import _entry_hash, _hashed_fields
@@ -36,6 +38,10 @@ MOVED = [
     ("requests_dsar", "retention", "RetentionOverride"),
     ("requests_dsar", "relatives", "RelativeCase"),
     ("requests_dsar", "relatives", "RelativeDocument"),
+    ("notices", "announcements", "Incident"),
+    ("notices", "announcements", "IncidentUpdate"),
+    ("notices", "announcements", "TransferNotice"),
+    ("notices", "announcements", "ServiceTermination"),
 ]
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,6 +109,39 @@ def _old_rows_of_the_other_moved_models(old_apps, user_pk):
     )
 
 
+def _old_announcements(old_apps, purpose_pk):
+    """One row of each announcement model, written under the old schema (in notices)."""
+    Incident = old_apps.get_model("notices", "Incident")
+    IncidentUpdate = old_apps.get_model("notices", "IncidentUpdate")
+    TransferNotice = old_apps.get_model("notices", "TransferNotice")
+    ServiceTermination = old_apps.get_model("notices", "ServiceTermination")
+    now = timezone.now()
+    incident = Incident.objects.create(
+        title="Before the move",
+        what_happened="A test.",
+        found_at=now,
+        measures_taken="None.",
+        advice="None.",
+        audience={"kind": "all"},
+    )
+    update = IncidentUpdate.objects.create(incident=incident, body="Still a test.")
+    transfer = TransferNotice.objects.create(
+        kind="merger",
+        new_controller="Before the move Ltd",
+        what_changes="Nothing.",
+        effective_on=now.date(),
+        requires_consent=True,
+    )
+    transfer.purposes.add(purpose_pk)
+    termination = ServiceTermination.objects.create(ends_on=now.date(), reason="Before the move")
+    return {
+        "Incident": incident.pk,
+        "IncidentUpdate": update.pk,
+        "TransferNotice": transfer.pk,
+        "ServiceTermination": termination.pk,
+    }
+
+
 def _verify(command):
     out = io.StringIO()
     call_command(command, stdout=out)
@@ -123,6 +162,7 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     old_apps = _migrate(BEFORE)
     _old_audit_rows(old_apps, 5)
     _old_rows_of_the_other_moved_models(old_apps, user.pk)
+    announced = _old_announcements(old_apps, purpose.pk)
     counts = {model: old_apps.get_model(old, model).objects.count() for old, _new, model in MOVED}
     assert counts["AuditLogEntry"] >= 5
 
@@ -137,6 +177,16 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     for _old, new, model in MOVED:
         assert apps.get_model(new, model).objects.count() == counts[model], model
     assert "The audit log is intact." in _verify("verify_audit_log")
+    for model in (Incident, IncidentUpdate, TransferNotice, ServiceTermination):
+        assert model.objects.count() == counts[model.__name__]
+        assert model.objects.filter(pk=announced[model.__name__]).exists()
+    update = IncidentUpdate.objects.select_related("incident").get(pk=announced["IncidentUpdate"])
+    assert (update.incident.pk, update.incident.title) == (announced["Incident"], "Before the move")
+    transfer = TransferNotice.objects.get(pk=announced["TransferNotice"])
+    assert list(transfer.purposes.values_list("pk", flat=True)) == [purpose.pk]
+    assert ServiceTermination.objects.get(pk=announced["ServiceTermination"]).reason == (
+        "Before the move"
+    )
     assert ConsentEvent.objects.count() == 2
     _verify("verify_consent_ledger")  # raises CommandError on a broken chain
 
@@ -148,3 +198,14 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     assert officers.permissions.filter(
         content_type__app_label="core", codename="view_auditlogentry"
     ).exists()
+    for codename in ("change_incident", "add_incidentupdate", "change_transfernotice"):
+        assert officers.permissions.filter(
+            content_type__app_label="announcements", codename=codename
+        ).exists()
+    assert (
+        Group.objects.get(name="Support agents")
+        .permissions.filter(
+            content_type__app_label="announcements", codename="view_servicetermination"
+        )
+        .exists()
+    )

@@ -16,9 +16,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
-from notices import fanout, incidents
+from announcements import incidents
+from announcements.models import Incident
+from notices import fanout
 from notices import services as notice_services
-from notices.models import Broadcast, EmailState, Incident, Message
+from notices.models import Broadcast, EmailState, Message
 from notices.tasks import fan_out_broadcast, sweep_notices
 from tests.conftest import start_worker
 

@@ -23,13 +23,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
-from core.audit import audit_append
-from core.models import Actor
+from core.audit import audit_staff_action
 from core.registry import registry
+from notices import services
+from notices.audience import MAX_LISTED_USERS, audience_users, reachable_users, validate_audience
+from notices.models import Broadcast, Category
 
-from . import services
-from .audience import MAX_LISTED_USERS, audience_users, reachable_users, validate_audience
-from .models import Broadcast, Category, Incident, IncidentUpdate
+from .models import Incident, IncidentUpdate
 
 # An uploaded list of user ids: a text or CSV file of ids, nothing else.
 MAX_ID_FILE_BYTES = 20 * 2**20
@@ -201,17 +201,6 @@ def update_notice_body(update: IncidentUpdate) -> str:
 # --- Declaring and changing ----------------------------------------------------------------------
 
 
-def _audit(action: str, actor: User | None, target: object, **data: object) -> None:
-    audit_append(
-        action=action,
-        actor_user_id=actor.pk if actor is not None else None,
-        actor_role=Actor.STAFF if actor is not None else Actor.SYSTEM,
-        target_type=target._meta.label_lower,  # type: ignore[attr-defined]
-        target_id=target.pk,  # type: ignore[attr-defined]
-        data=data,
-    )
-
-
 def check_declaration(incident: Incident) -> None:
     """ValidationError by field for what cannot be declared (normalizes the audience)."""
     known = dict(registry.categories())
@@ -247,13 +236,15 @@ def incident_save(
         incident.declared_by = actor
         incident.declared_at = timezone.now()
     incident.save()
-    _audit(
-        "notices.incident_declared" if created else "notices.incident_changed",
-        actor,
-        incident,
-        fields=sorted(changed),
-        audience=incident.audience["kind"],
-        categories=list(incident.data_categories or []),
+    audit_staff_action(
+        action="notices.incident_declared" if created else "notices.incident_changed",
+        actor=actor,
+        target=incident,
+        data={
+            "fields": sorted(changed),
+            "audience": incident.audience["kind"],
+            "categories": list(incident.data_categories or []),
+        },
     )
     return incident
 
@@ -291,13 +282,15 @@ def incident_send(*, incident: Incident, actor: User | None) -> Broadcast:
     locked.broadcast = broadcast
     locked.save(update_fields=["broadcast"])
     incident.broadcast = broadcast
-    _audit(
-        "notices.incident_sent",
-        actor,
-        locked,
-        broadcast=broadcast.pk,
-        audience=locked.audience["kind"],
-        audience_size=size,
+    audit_staff_action(
+        action="notices.incident_sent",
+        actor=actor,
+        target=locked,
+        data={
+            "broadcast": broadcast.pk,
+            "audience": locked.audience["kind"],
+            "audience_size": size,
+        },
     )
     return broadcast
 
@@ -322,7 +315,9 @@ def incident_update_save(*, update: IncidentUpdate, actor: User | None) -> Incid
         update.created_at = timezone.now()
         action = "notices.incident_update_added"
     update.save()
-    _audit(action, actor, update, incident=update.incident_id)
+    audit_staff_action(
+        action=action, actor=actor, target=update, data={"incident": update.incident_id}
+    )
     return update
 
 
@@ -379,23 +374,10 @@ def incident_update_send(*, update: IncidentUpdate, actor: User | None) -> Broad
     locked.broadcast = broadcast
     locked.save(update_fields=["broadcast"])
     update.broadcast = broadcast
-    _audit(
-        "notices.incident_update_sent",
-        actor,
-        locked,
-        incident=incident.pk,
-        broadcast=broadcast.pk,
+    audit_staff_action(
+        action="notices.incident_update_sent",
+        actor=actor,
+        target=locked,
+        data={"incident": incident.pk, "broadcast": broadcast.pk},
     )
     return broadcast
-
-
-# --- Failed e-mails ------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def broadcast_retry(*, broadcast: Broadcast, actor: User | None) -> int:
-    """Queue a broadcast's failed e-mails again (audited). Returns how many."""
-    retried = services.broadcast_retry_failed(broadcast=broadcast)
-    if retried:
-        _audit("notices.broadcast_retried", actor, broadcast, emails=retried)
-    return retried

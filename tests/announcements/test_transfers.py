@@ -10,18 +10,20 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from announcements import transfers
+from announcements.models import TransferNotice
 from consent import services as consent_services
 from consent.ledger import user_subject_key
 from consent.models import ConsentEvent, Decision, Method, Purpose
 from core.models import AuditLogEntry
-from notices import services, transfers
-from notices.models import Broadcast, Category, Message, TransferNotice
+from notices import services
+from notices.models import Broadcast, Category, Message
 from tests.factories import PrivacyOfficerFactory, PurposeFactory, UserFactory
 from tests.requests_dsar.staff import signed_in
 
 pytestmark = pytest.mark.django_db
 
-ADD = reverse("admin:notices_transfernotice_add")
+ADD = reverse("admin:announcements_transfernotice_add")
 NEXT_MONTH = timezone.localdate() + datetime.timedelta(days=30)
 
 
@@ -105,7 +107,7 @@ def test_an_officer_declares_and_sends_a_notice_that_asks_for_consent(
     assert response.status_code == 302
     transfer = TransferNotice.objects.get()
     assert list(transfer.purposes.all()) == [purpose]
-    send_url = reverse("admin:notices_transfernotice_send", args=[transfer.pk])
+    send_url = reverse("admin:announcements_transfernotice_send", args=[transfer.pk])
     page = client.get(send_url).content.decode()
     assert "Harbour Music Ltd" in page and "accept or object" in page
     with django_capture_on_commit_callbacks(execute=True):
@@ -128,7 +130,7 @@ def test_a_sent_notice_opens_read_only(officer, django_capture_on_commit_callbac
     _staff, client = officer
     transfer = transfer_asking_for()
     send(transfer, django_capture_on_commit_callbacks)
-    url = reverse("admin:notices_transfernotice_change", args=[transfer.pk])
+    url = reverse("admin:announcements_transfernotice_change", args=[transfer.pk])
     client.post(url, notice_form(new_controller="Someone Else"))
     transfer.refresh_from_db()
     assert transfer.new_controller == "Harbour Music Ltd"

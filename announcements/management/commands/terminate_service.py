@@ -5,7 +5,7 @@
     manage.py terminate_service execute --confirm
     manage.py terminate_service cancel
 
-The rules live in notices.termination; this only parses and prints.
+The rules live in announcements.termination; this only parses and prints.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from notices import termination
-from notices.models import ServiceTermination
+from announcements import termination
+from announcements.models import ServiceTermination
 
 
 def _date(value: str) -> datetime.date:

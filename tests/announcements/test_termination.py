@@ -16,13 +16,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccessLogEntry, LoginEvent, Profile, User
+from announcements import termination
+from announcements.models import ServiceTermination
 from consent import services as consent_services
 from consent.ledger import user_subject_key
 from consent.models import ConsentEvent, Method
 from core.models import AuditLogEntry
 from core.registry import registry
-from notices import termination
-from notices.models import Broadcast, Category, Message, ServiceTermination
+from notices.models import Broadcast, Category, Message
 from requests_dsar import services as dsar_services
 from requests_dsar.models import DataSubjectRequest
 from retention.models import LegalHold

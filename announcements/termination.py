@@ -31,19 +31,22 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
-from core.audit import audit_append
-from core.models import Actor
+from consent.ledger import every_subject_changed
+from core.audit import audit_staff_action
 from core.registry import PersonalData, Strategy, registry
 from core.walker import apply_strategy
+from notices import services
+from notices.models import Broadcast, Category
 from requests_dsar.models import OPEN_STATUSES, DataSubjectRequest
+from requests_dsar.services import dsar_transition
+from requests_dsar.workflow import TransitionNotAllowed
 from retention.models import LegalHold
 
-from . import services
-from .models import Broadcast, Category, ServiceTermination
+from .models import ServiceTermination
 
 logger = logging.getLogger(__name__)
 
-CACHE_KEY = "notices:service-ends-on"
+CACHE_KEY = "notices:service-ends-on"  # the key as it was: a deployed cache keeps working
 # Writes drop the cached date at once; this only bounds how long another process's local cache
 # (development's) may lag behind a cancellation.
 CACHE_SECONDS = 60
@@ -96,17 +99,6 @@ def forget_cached_end(**kwargs: object) -> None:
 
 
 # --- Announcing and cancelling -------------------------------------------------------------------
-
-
-def _audit(action: str, actor: User | None, termination: ServiceTermination, **data: Any) -> None:
-    audit_append(
-        action=action,
-        actor_user_id=actor.pk if actor is not None else None,
-        actor_role=Actor.STAFF if actor is not None else Actor.SYSTEM,
-        target_type="notices.servicetermination",
-        target_id=termination.pk,
-        data=data,
-    )
 
 
 def _day(value: datetime.date) -> str:
@@ -164,12 +156,11 @@ def termination_announce(
         created_by=actor,
     )
     termination.save(update_fields=["broadcast"])
-    _audit(
-        "notices.termination_announced",
-        actor,
-        termination,
-        ends_on=ends_on.isoformat(),
-        broadcast=termination.broadcast.pk,
+    audit_staff_action(
+        action="notices.termination_announced",
+        actor=actor,
+        target=termination,
+        data={"ends_on": ends_on.isoformat(), "broadcast": termination.broadcast.pk},
     )
     return termination
 
@@ -216,7 +207,7 @@ def termination_cancel(*, actor: User | None = None) -> ServiceTermination:
             audience={"kind": "broadcast", "id": announcement.pk},
             created_by=actor,
         )
-    _audit("notices.termination_cancelled", actor, termination)
+    audit_staff_action(action="notices.termination_cancelled", actor=actor, target=termination)
     return termination
 
 
@@ -371,9 +362,6 @@ def _record_progress(
 def _close_open_requests(held: Held) -> None:
     """Open requests cannot be fulfilled once everything is erased: they are closed first (their
     history is anonymized with the rest)."""
-    from requests_dsar.services import dsar_transition
-    from requests_dsar.workflow import TransitionNotAllowed
-
     open_requests = (
         DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES)
         .exclude(pk__in=held.requests)
@@ -439,8 +427,6 @@ def termination_execute(
         return Execution(termination, rows, held, already_done=True)
     # Nobody signs in (and leaves new rows behind) while the walk runs.
     User.objects.exclude(pk__in=held.users).filter(is_active=True).update(is_active=False)
-    from consent.ledger import every_subject_changed
-
     every_subject_changed()  # the check API answers "closed" for all of them at once
     _close_open_requests(held)
     for entry in plan():
@@ -461,14 +447,16 @@ def _finish(termination_id: int, held: Held, actor: User | None) -> Execution:
     by_strategy = {str(s): 0 for s in Strategy}
     for label, count in rows.items():
         by_strategy[strategies.get(label, "delete")] += count
-    _audit(
-        "notices.termination_executed",
-        actor,
-        termination,
-        rows=by_strategy,
-        models=rows,
-        held_users=len(held.users),
-        held_requests=len(held.requests),
+    audit_staff_action(
+        action="notices.termination_executed",
+        actor=actor,
+        target=termination,
+        data={
+            "rows": by_strategy,
+            "models": rows,
+            "held_users": len(held.users),
+            "held_requests": len(held.requests),
+        },
     )
     logger.info("service termination %s executed: rows by strategy %s", termination.pk, by_strategy)
     return Execution(termination, rows, held)

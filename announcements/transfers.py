@@ -20,12 +20,13 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from consent.models import LegalBasis, Method, Purpose
-from core.audit import audit_append
-from core.models import Actor
+from consent.services import consent_give, consent_refuse, is_minor, purpose_is_offered
+from core.audit import audit_staff_action
+from notices import services
+from notices.audience import audience_users
+from notices.models import Broadcast, Category, Message, Response
 
-from . import services
-from .audience import audience_users
-from .models import Broadcast, Category, Message, Response, TransferNotice
+from .models import TransferNotice
 
 AUDIENCE = {"kind": "all"}
 # What staff may change once the notice is sent: nothing users were told.
@@ -115,17 +116,6 @@ def transfer_notice_body(transfer: TransferNotice, purposes: Iterable[Purpose] =
     return "\n\n".join(sections)
 
 
-def _audit(action: str, actor: User | None, transfer: TransferNotice, **data: object) -> None:
-    audit_append(
-        action=action,
-        actor_user_id=actor.pk if actor is not None else None,
-        actor_role=Actor.STAFF if actor is not None else Actor.SYSTEM,
-        target_type="notices.transfernotice",
-        target_id=transfer.pk,
-        data=data,
-    )
-
-
 @transaction.atomic
 def transfer_save(
     *,
@@ -154,12 +144,11 @@ def transfer_save(
         transfer.created_at = timezone.now()
     transfer.save()
     transfer.purposes.set(purposes)
-    _audit(
-        "notices.transfer_declared" if created else "notices.transfer_changed",
-        actor,
-        transfer,
-        fields=sorted(changed),
-        purposes=[p.key for p in purposes],
+    audit_staff_action(
+        action="notices.transfer_declared" if created else "notices.transfer_changed",
+        actor=actor,
+        target=transfer,
+        data={"fields": sorted(changed), "purposes": [p.key for p in purposes]},
     )
     return transfer
 
@@ -199,7 +188,12 @@ def transfer_send(*, transfer: TransferNotice, actor: User | None) -> Broadcast:
     locked.broadcast = broadcast
     locked.save(update_fields=["broadcast"])
     transfer.broadcast = broadcast
-    _audit("notices.transfer_sent", actor, locked, broadcast=broadcast.pk, audience_size=size)
+    audit_staff_action(
+        action="notices.transfer_sent",
+        actor=actor,
+        target=locked,
+        data={"broadcast": broadcast.pk, "audience_size": size},
+    )
     return broadcast
 
 
@@ -211,13 +205,6 @@ def record_transfer_answer(message: Message) -> None:
     Runs inside `services.message_respond`'s transaction: an error here (the service has
     stopped collecting, say) undoes the answer too, and the user is told why.
     """
-    from consent.services import (
-        consent_give,
-        consent_refuse,
-        is_minor,
-        purpose_is_offered,
-    )
-
     if message.broadcast_id is None:
         return
     transfer = (

@@ -16,9 +16,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from announcements import incidents
+from announcements.models import Incident, IncidentUpdate
 from core.models import AuditLogEntry
-from notices import incidents
-from notices.models import Broadcast, Category, EmailState, Incident, IncidentUpdate, Message
+from notices.models import Broadcast, Category, EmailState, Message
 from retention import sweep as retention
 from tests.factories import (
     LoginEventFactory,
@@ -31,16 +32,16 @@ from tests.requests_dsar.staff import signed_in
 
 pytestmark = pytest.mark.django_db
 
-ADD = reverse("admin:notices_incident_add")
+ADD = reverse("admin:announcements_incident_add")
 FOUND = timezone.now() - datetime.timedelta(hours=3)
 
 
 def change_url(incident):
-    return reverse("admin:notices_incident_change", args=[incident.pk])
+    return reverse("admin:announcements_incident_change", args=[incident.pk])
 
 
 def send_url(incident):
-    return reverse("admin:notices_incident_send", args=[incident.pk])
+    return reverse("admin:announcements_incident_send", args=[incident.pk])
 
 
 def flashes(response):
@@ -432,7 +433,7 @@ def test_an_update_goes_to_exactly_the_people_the_incident_reached(
 
     update = add_update(client, incident, "The audit found no further access.")
     assert update.created_by == officer[0]
-    send_update = reverse("admin:notices_incident_send_update", args=[incident.pk, update.pk])
+    send_update = reverse("admin:announcements_incident_send_update", args=[incident.pk, update.pk])
     assert "2 accounts" in client.get(send_update).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(send_update)
@@ -497,7 +498,8 @@ def test_an_update_waits_until_the_incident_notice_has_reached_everyone(
         client.post(send_url(incident))  # still sending
     update = add_update(client, incident, "More news.")
     response = client.post(
-        reverse("admin:notices_incident_send_update", args=[incident.pk, update.pk]), follow=True
+        reverse("admin:announcements_incident_send_update", args=[incident.pk, update.pk]),
+        follow=True,
     )
     assert any("still being sent" in text for text in flashes(response))
     update.refresh_from_db()
