@@ -11,11 +11,8 @@ from django.http import HttpRequest
 from core.collection import collection_stopped
 from core.crypto import field_fernet
 
-from .models import MinorAccount, User
-
-THIRD_PARTY_REFUSED_TO_MINOR = (
-    "A third-party account can be linked once your parent or guardian has approved your account."
-)
+from .models import User
+from .ports import provider_link_refusal
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -38,29 +35,26 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return False
 
     def pre_social_login(self, request, sociallogin):  # type: ignore[no-untyped-def]
-        """Refuse linking a third-party account while the signed-in account needs a guardian.
-
-        A linked account stores what the provider hands over (its profile claims); a minor's
-        account holds nothing beyond what reaches their guardian until the guardian approves.
+        """Refuse linking a third-party account when an app says the signed-in user may not
+        (`ports.link_check_register`: the guardianship app, while a minor's account needs a
+        guardian). A linked account stores what the provider hands over (its profile claims).
         Runs on the provider's callback, before allauth stores anything.
         """
         from allauth.core.exceptions import ImmediateHttpResponse
         from allauth.socialaccount.providers.base import AuthProcess
         from django.contrib import messages
         from django.http import HttpResponseRedirect
-        from django.urls import reverse
-
-        from .guardianship import WAITING
 
         user = getattr(request, "user", None)
         if (
             sociallogin.state.get("process") == AuthProcess.CONNECT
             and user is not None
             and user.is_authenticated
-            and MinorAccount.objects.filter(user_id=user.pk, status__in=WAITING).exists()
         ):
-            messages.error(request, THIRD_PARTY_REFUSED_TO_MINOR)
-            raise ImmediateHttpResponse(HttpResponseRedirect(reverse("minor:waiting")))
+            refusal = provider_link_refusal(user)
+            if refusal is not None:
+                messages.error(request, refusal.message)
+                raise ImmediateHttpResponse(HttpResponseRedirect(refusal.redirect_to))
         super().pre_social_login(request, sociallogin)
 
 

@@ -5,8 +5,12 @@ Every page showing a user's personal data is audited (AuditedViewMixin).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -14,8 +18,19 @@ from django.http import HttpRequest
 from core.admin_tools import AuditedViewMixin, ReadOnlyInline
 
 from . import services
-from .minor_admin import minor_without_guardian_consent
 from .models import AccessLogEntry, ApiToken, LoginEvent, Profile, User
+
+# Actions other apps offer on the users' list (the guardianship app: flag a minor found without
+# their guardian's consent), each with who may use it; registered from their admin.py.
+_user_actions: list[tuple[Callable[..., Any], Callable[[HttpRequest], bool]]] = []
+
+
+def user_action_register(
+    action: Callable[..., Any], *, allowed: Callable[[HttpRequest], bool]
+) -> None:
+    """Offer `action` on the users' list to the staff for whom `allowed(request)` holds."""
+    if all(registered is not action for registered, _allowed in _user_actions):
+        _user_actions.append((action, allowed))
 
 
 class ProfileInline(admin.StackedInline):
@@ -59,7 +74,6 @@ class UserAdmin(AuditedViewMixin, DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     filter_horizontal = ["groups"]
     inlines = [ProfileInline, LoginEventInline]
-    actions = [minor_without_guardian_consent]
     # Who can sign in as whom, and with which powers, is a superuser's decision only: staff
     # with "change user" (privacy officers) must not raise their own rights or take over an
     # account by changing its address or password.
@@ -71,8 +85,15 @@ class UserAdmin(AuditedViewMixin, DjangoUserAdmin):
             fields += [name for name in self.SUPERUSER_ONLY if name not in fields]
         return fields
 
-    def has_flag_minor_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("accounts.add_minoraccount")
+    def get_actions(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        actions = super().get_actions(request)
+        if IS_POPUP_VAR in request.GET:
+            return actions
+        for action, allowed in _user_actions:
+            if allowed(request):
+                name = action.__name__
+                actions[name] = (action, name, getattr(action, "short_description", name))
+        return actions
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""):  # type: ignore[no-untyped-def]
         if not request.user.is_superuser:

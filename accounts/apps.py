@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import checks, receivers  # noqa: F401  (registers the system checks, signals)
+        from . import receivers  # noqa: F401  (registers the signal receivers)

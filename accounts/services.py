@@ -21,6 +21,7 @@ from django.utils import timezone
 from core.audit import audit_append
 from core.request_info import describe_device
 
+from . import ports
 from .models import AccessLogEntry, ApiToken, LoginEvent, Profile, User
 from .selectors import profile_for
 
@@ -50,10 +51,8 @@ def profile_update(*, user: User, actor: User, data: Mapping[str, Any]) -> Profi
     profile.full_clean(exclude=["user"])
     profile.save(update_fields=[*data.keys(), "updated_at"])
     if {"birth_date", "region"} & set(data):
-        from .guardianship import minor_status_refresh
-
         # A date of birth or region that shows a minor starts the guardian consent flow.
-        minor_status_refresh(user=user, actor=actor)
+        ports.age_changed(user=user, actor=actor)
     if actor.pk != user.pk and data:
         # Someone else (staff, a correction request's officer) changed this user's data.
         audit_append(

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from . import jurisdictions, services
+from . import jurisdictions, ports, services
 from .models import User, validate_birth_date
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -164,20 +164,11 @@ class SignupExtraForm(BirthAndRegionFields):
         from consent import services as consent
         from consent.models import LegalBasis, Method
 
-        from .guardianship import minor_account_open
-        from .models import MinorAccount
-
         birth_date, region = self.cleaned_data["birth_date"], self.cleaned_data["region"]
         if jurisdictions.is_minor(birth_date, region):
             # Only what reaches the guardian: the date of birth and region that make them a
             # minor, no other profile data and no consent (the guardian decides).
-            minor_account_open(
-                user=user,
-                birth_date=birth_date,
-                region=region,
-                reason=MinorAccount.Reason.SIGNUP,
-                actor=user,
-            )
+            ports.minor_signed_up(user=user, birth_date=birth_date, region=region)
             services.profile_update(
                 user=user, actor=user, data={"birth_date": birth_date, "region": region}
             )

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts import api as accounts_api
-from accounts import guardian_api
 from connectors import api as connectors_api
 from consent import api as consent_api
+from guardianship import api as guardian_api
 from notices import api as notices_api
 from requests_dsar import api as requests_api
 from requests_dsar import transfer_api

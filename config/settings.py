@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "retention",
     "relatives",
     "announcements",
+    "guardianship",
     "config.apps.PortalConfig",
 ]
 
@@ -130,7 +131,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AccessLogMiddleware",
     # A minor waiting for their guardian's approval reaches only the waiting page.
-    "accounts.minor_middleware.MinorGuardianMiddleware",
+    "guardianship.middleware.MinorGuardianMiddleware",
     "consent.reconsent.ReconsentMiddleware",
 ]
 
@@ -149,7 +150,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.company",
                 "notices.context_processors.inbox",
-                "accounts.guardian_access.guardian_nav",
+                "guardianship.access.guardian_nav",
             ],
         },
     },
@@ -195,11 +196,11 @@ CELERY_BEAT_SCHEDULE = {
     "requests-sweep": {"task": "requests_dsar.tasks.sweep_requests", "schedule": 300.0},
     # Daily: end the guardianship of every minor who reached the age (idempotent).
     "guardianships-coming-of-age": {
-        "task": "accounts.tasks.end_guardianships_at_majority",
+        "task": "guardianship.tasks.end_guardianships_at_majority",
         "schedule": crontab(hour=0, minute=5),
     },
     # Minors: erase accounts no guardian approved in time, send due second confirmations.
-    "minor-accounts-sweep": {"task": "accounts.tasks.sweep_minor_accounts", "schedule": 900.0},
+    "minor-accounts-sweep": {"task": "guardianship.tasks.sweep_minor_accounts", "schedule": 900.0},
     # Restart notice fan-outs whose task was lost; send single e-mails left pending.
     "notices-sweep": {"task": "notices.tasks.sweep_notices", "schedule": 600.0},
     # Nightly: delete or anonymize what outlived its retention period (DSAR_RETENTION_DAYS).
@@ -360,7 +361,7 @@ GUARDIAN_REVOCATION_COOL_OFF_DAYS = env.int("GUARDIAN_REVOCATION_COOL_OFF_DAYS",
 if GUARDIAN_REVOCATION_COOL_OFF_DAYS < 1:
     raise ImproperlyConfigured("GUARDIAN_REVOCATION_COOL_OFF_DAYS must be at least 1.")
 
-# --- Minors and guardian consent (accounts/jurisdictions.py, accounts/guardianship.py) ----------
+# --- Minors and guardian consent (accounts/jurisdictions.py, guardianship/) -------------------
 # The policy's own jurisdiction: its reading of "minor" (POLICY_ADULT_AGE) applies there.
 PORTAL_JURISDICTION = env.str("PORTAL_JURISDICTION", default=COMPANY_JURISDICTION or "CN").upper()
 # The policy's "no full capacity for civil conduct": its guardian age at home and in regions the

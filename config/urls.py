@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts import minor_urls
 from consent import cookie_views
+from guardianship import minor_urls
 from relatives.urls import after_death_urlpatterns
 from requests_dsar.urls import public_urlpatterns
 
@@ -13,7 +13,7 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
-    path("accounts/minor/", include("accounts.minor_urls")),
+    path("accounts/minor/", include("guardianship.minor_urls")),
     path(
         "accounts/guardian-consent/",
         include((minor_urls.invitation_urlpatterns, "guardian_invitation")),
@@ -21,7 +21,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("dashboard/consent/", include("consent.urls")),
     path("dashboard/inbox/", include("notices.urls")),
-    path("dashboard/guardian/", include("accounts.guardian_urls")),
+    path("dashboard/guardian/", include("guardianship.guardian_urls")),
     path("dashboard/after-death/", include((after_death_urlpatterns, "dsar_after_death"))),
     path("dashboard/", include("accounts.urls")),
     path("files/", include("requests_dsar.download_urls")),

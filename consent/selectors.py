@@ -16,9 +16,9 @@ from django.db.models import Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from accounts.models import MinorAccount, Profile, User
+from accounts.models import Profile, User
 
-from . import ledger
+from . import ledger, minors
 from .models import (
     ConsentEvent,
     Disclosure,
@@ -113,15 +113,20 @@ def _reason(purpose: Purpose, decision: str | None, allowed: bool) -> str:
 
 
 # What the check needs to know about a user besides the ledger; users made outside sign-up may
-# lack a profile (NULLs then).
+# lack a profile (NULLs then). The lookups of the rules for minors (`minors.fact_lookups`, from
+# the guardianship app) follow these.
 FACT_FIELDS = (
     "pk",
     "is_active",
     "profile__birth_date",
     "profile__region",
     "profile__optional_processing_stopped_at",
-    "minor_account__status",
 )
+
+
+def fact_fields() -> tuple[str, ...]:
+    """Every lookup the check reads about a user: FACT_FIELDS, then the minors' rules'."""
+    return FACT_FIELDS + minors.fact_lookups()
 
 
 def _facts(
@@ -129,22 +134,21 @@ def _facts(
     birth_date: datetime.date | str | None,
     region: str | None,
     stopped_at: object,
-    guardianship: str | None,
+    *in_care: object,
 ) -> tuple[bool, bool, bool]:
     """(minor, restricted, closed). Minor as `services.is_minor` has it: by date of birth and
-    region, or while a guardianship is in force. Closed: the account is inactive (erased,
-    memorialized after death, locked), so nothing is processed for it any more."""
+    region, or while a guardian's consent flow holds them (`in_care`: the values read for
+    `minors.fact_lookups`). Closed: the account is inactive (erased, memorialized after death,
+    locked), so nothing is processed for it any more."""
     if isinstance(birth_date, str):  # SQLite, read without the ORM's converters
         birth_date = datetime.date.fromisoformat(birth_date)
-    minor = is_minor_birth_date(birth_date, region) or (
-        guardianship is not None and guardianship != MinorAccount.Status.ENDED
-    )
+    minor = is_minor_birth_date(birth_date, region) or minors.facts_minor(in_care)
     return minor, stopped_at is not None, not is_active
 
 
 def _user_facts(user_ids: Sequence[int]) -> dict[int, tuple[bool, bool, bool]]:
     """(minor, restricted) per user found, in one query."""
-    rows = User.objects.filter(pk__in=user_ids).values_list(*FACT_FIELDS)
+    rows = User.objects.filter(pk__in=user_ids).values_list(*fact_fields())
     return {pk: _facts(*rest) for pk, *rest in rows}
 
 
@@ -157,7 +161,7 @@ def _one_user_row(user_id: int) -> tuple[Any, ...] | None:
     process: compiling it costs several times what running it does."""
     sql = _one_user_facts_sql.get(connection.alias)
     if sql is None:
-        query = User.objects.filter(pk=0).values_list(*FACT_FIELDS).query
+        query = User.objects.filter(pk=0).values_list(*fact_fields()).query
         sql, params = query.get_compiler(connection=connection).as_sql()
         if list(params) != [0]:
             raise RuntimeError("the user facts statement takes the user id only")
@@ -167,8 +171,8 @@ def _one_user_row(user_id: int) -> tuple[Any, ...] | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    is_active, birth_date, region, stopped_at, guardianship = row[1:]
-    return (is_active, birth_date, region, True if stopped_at is not None else None, guardianship)
+    is_active, birth_date, region, stopped_at, *in_care = row[1:]
+    return (is_active, birth_date, region, True if stopped_at is not None else None, *in_care)
 
 
 def _one_user_facts(user_id: int, found: Mapping[str, Any]) -> tuple[bool, bool, bool] | None:
@@ -200,15 +204,14 @@ def _user_changed(instance: User, **kwargs: object) -> None:
 
 @receiver(post_save, sender=Profile, dispatch_uid="consent.facts.profile_saved")
 @receiver(post_delete, sender=Profile, dispatch_uid="consent.facts.profile_deleted")
-@receiver(post_save, sender=MinorAccount, dispatch_uid="consent.facts.minor_saved")
-@receiver(post_delete, sender=MinorAccount, dispatch_uid="consent.facts.minor_deleted")
-def _user_part_changed(instance: Profile | MinorAccount, **kwargs: object) -> None:
+def _user_part_changed(instance: Profile, **kwargs: object) -> None:
     facts_changed(instance.user_id)
 
 
 def facts_changed(user_id: int | None) -> None:
-    """What the check API reads about the user (FACT_FIELDS) changed. Saves call it through
-    the receivers above; a queryset `update()` of those fields must call it itself."""
+    """What the check API reads about the user (`fact_fields()`) changed. Saves call it through
+    the receivers above (and the guardianship app's, for its minors' rows); a queryset
+    `update()` of those fields must call it itself."""
     if user_id is not None:
         ledger.subject_changed(ledger.user_subject_key(user_id))
 

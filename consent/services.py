@@ -25,15 +25,13 @@ from django.utils import timezone
 from django.utils.functional import lazy
 
 from accounts import jurisdictions
-from accounts.guardian_access import is_guardian_of
-from accounts.models import MinorAccount, Profile, User
+from accounts.models import Profile, User
 from accounts.services import hash_token_secret
-from accounts.verification import third_party_consent_allowed
 from core.audit import audit_append
 from core.collection import COLLECTION_STOPPED_MESSAGE, collection_stopped
 from core.request_info import client_ip, describe_device
 
-from . import ledger
+from . import ledger, minors
 from .models import (
     ConsentActor,
     ConsentEvent,
@@ -98,19 +96,12 @@ def is_minor(user: User) -> bool:
     row = Profile.objects.filter(user=user).values_list("birth_date", "region").first()
     if row is not None and is_minor_birth_date(row[0], row[1]):
         return True
-    return MinorAccount.objects.filter(user=user).exclude(status=MinorAccount.Status.ENDED).exists()
+    return minors.in_care(user)
 
 
 def _waiting_for_guardian(user: User) -> bool:
     """A minor whose account waits for a guardian's approval (or is suspended or erased)."""
-    return MinorAccount.objects.filter(
-        user=user,
-        status__in=[
-            MinorAccount.Status.AWAITING_GUARDIAN,
-            MinorAccount.Status.SUSPENDED,
-            MinorAccount.Status.ERASING,
-        ],
-    ).exists()
+    return minors.waiting(user)
 
 
 def purpose_is_offered(purpose: Purpose, *, minor: bool) -> bool:
@@ -143,15 +134,18 @@ AUDIT_ROLES: dict[str, str] = {
 }
 
 
-def _actor_role(user: User, actor: User | None) -> str:
+def _actor_role(user: User, actor: User | None, role: str | None = None) -> str:
+    """Who decides. A caller that knows the actor's role says so (`role`: the guardianship app
+    passes `guardian` for a guardian deciding for a minor in their care); otherwise it is
+    derived: the user themselves, staff, or the system (no actor). Anyone else is refused."""
+    if role is not None:
+        if role not in ConsentActor.values:
+            raise ValueError(f"unknown consent actor role {role!r}")
+        return role
     if actor is None:
         return ConsentActor.SYSTEM
     if actor.pk == user.pk:
         return ConsentActor.SELF
-
-    # A guardian decides for a minor in their care while the guardianship is in force.
-    if is_guardian_of(actor, user):
-        return ConsentActor.GUARDIAN
     if actor.is_staff:
         return ConsentActor.STAFF
     raise PermissionDenied(
@@ -178,8 +172,9 @@ def _record(
     actor: User | None,
     context: CollectionContext,
     policy_version: PolicyVersion | None,
+    role: str | None = None,
 ) -> ConsentEvent:
-    role = _actor_role(user, actor)
+    role = _actor_role(user, actor, role)
     event = ledger.consent_record(
         subject_key=ledger.user_subject_key(user.pk),
         purpose=purpose,
@@ -201,10 +196,6 @@ def _record(
         data={"event": str(event.uuid), "purpose": purpose.key, "method": method},
     )
     return event
-
-
-def _shares_with_third_parties(purpose: Purpose) -> bool:
-    return purpose.third_parties.filter(active=True).exists()
 
 
 def _require_consent_basis(purpose: Purpose) -> None:
@@ -237,6 +228,7 @@ def consent_give(
     actor: User | None,
     context: CollectionContext = NO_CONTEXT,
     reaffirm: bool = False,
+    role: str | None = None,
 ) -> ConsentEvent | None:
     """Record that `user` gives consent to `purpose`. Returns the new event, or None when
     consent is already given under the current policy version (nothing changed).
@@ -244,11 +236,12 @@ def consent_give(
     Only the person, or for a minor their guardian, gives consent: staff and the system may
     withdraw one, never give it (PermissionDenied). A purpose not offered to minors can never
     be given for a minor, and a minor waiting for their guardian's approval gives nothing
-    themselves (ValidationError). A guardian whose approval rests on e-mail alone cannot
-    consent to disclosure to third parties.
+    themselves (ValidationError). `role`: the actor's role when the caller knows it (the
+    guardianship app, for a guardian; it also checks what the guardian's verification allows);
+    otherwise derived from `actor` (see `_actor_role`).
     """
     require_collection_open()
-    role = _actor_role(user, actor)
+    role = _actor_role(user, actor, role)
     if role not in (ConsentActor.SELF, ConsentActor.GUARDIAN):
         raise PermissionDenied("Only the person themselves, or their guardian, can give consent.")
     _require_consent_basis(purpose)
@@ -270,16 +263,6 @@ def consent_give(
             "optional can be switched on.",
             code="guardian_pending",
         )
-    if (
-        role == ConsentActor.GUARDIAN
-        and _shares_with_third_parties(purpose)
-        and not third_party_consent_allowed(minor=user, guardian=actor)
-    ):
-        raise ValidationError(
-            f"“{purpose.name}” shares information with third parties, which an approval "
-            "verified by e-mail alone does not allow.",
-            code="verification",
-        )
     from .policies import current_policy
 
     policy = current_policy()
@@ -299,6 +282,7 @@ def consent_give(
         actor=actor,
         context=context,
         policy_version=policy,
+        role=role,
     )
 
 
@@ -321,6 +305,7 @@ def _turn_off(
     actor: User | None,
     context: CollectionContext,
     reaffirm: bool = False,
+    role: str | None = None,
 ) -> ConsentEvent | None:
     _require_consent_basis(purpose)
     if not purpose.is_optional:
@@ -352,6 +337,7 @@ def _turn_off(
         actor=actor,
         context=context,
         policy_version=policy,
+        role=role,
     )
     if decision == Decision.WITHDRAWN and method != Method.REQUEST:
         # The company's other systems serving the purpose are told to stop too (a withdrawal
@@ -370,13 +356,20 @@ def consent_withdraw(
     method: str,
     actor: User | None,
     context: CollectionContext = NO_CONTEXT,
+    role: str | None = None,
 ) -> ConsentEvent | None:
     """Withdraw the consent `user` gave to an optional purpose; effective at once.
 
     Returns the new event, or None when consent was not given (nothing to withdraw).
     """
     return _turn_off(
-        user=user, purpose=purpose, refusing=False, method=method, actor=actor, context=context
+        user=user,
+        purpose=purpose,
+        refusing=False,
+        method=method,
+        actor=actor,
+        context=context,
+        role=role,
     )
 
 
@@ -389,6 +382,7 @@ def consent_refuse(
     actor: User | None,
     context: CollectionContext = NO_CONTEXT,
     reaffirm: bool = False,
+    role: str | None = None,
 ) -> ConsentEvent | None:
     """Record that `user` declines an optional purpose they were offered.
 
@@ -403,6 +397,7 @@ def consent_refuse(
         actor=actor,
         context=context,
         reaffirm=reaffirm,
+        role=role,
     )
 
 
@@ -414,6 +409,7 @@ def consent_choices_record(
     method: str,
     actor: User | None,
     context: CollectionContext = NO_CONTEXT,
+    role: str | None = None,
 ) -> list[ConsentEvent]:
     """Record one form's choices (sign-up, re-consent): each ticked purpose given, each unticked
     one refused (or withdrawn if it was given). Required consent-based purposes listed with
@@ -435,6 +431,7 @@ def consent_choices_record(
             actor=actor,
             context=context,
             reaffirm=method in REAFFIRMING_METHODS,
+            role=role,
         )
         if event is not None:
             events.append(event)
@@ -443,7 +440,7 @@ def consent_choices_record(
 
 @transaction.atomic
 def consent_withdraw_all_optional(
-    *, user: User, method: str, actor: User | None
+    *, user: User, method: str, actor: User | None, role: str | None = None
 ) -> list[ConsentEvent]:
     """Withdraw every optional consent `user` has given (the withdraw-consent request).
 
@@ -455,7 +452,7 @@ def consent_withdraw_all_optional(
     given = {s.purpose_key for s in states if s.decision == Decision.GIVEN}
     events = []
     for purpose in Purpose.objects.filter(key__in=given):
-        event = consent_withdraw(user=user, purpose=purpose, method=method, actor=actor)
+        event = consent_withdraw(user=user, purpose=purpose, method=method, actor=actor, role=role)
         if event is not None:
             events.append(event)
     return events

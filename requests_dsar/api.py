@@ -20,11 +20,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts.guardian_services import guardian_request_viewed, guardian_requests_listed
 from accounts.models import User
 from connectors.models import ConnectorJob
 
-from . import intake, selectors, services
+from . import followers, intake, selectors, services
 from .models import DataSubjectRequest, RequestMessage, Status
 from .serializers import (
     CodeResultSerializer,
@@ -63,7 +62,7 @@ def _own(request: Request, public_id: uuid.UUID) -> DataSubjectRequest:
     found = selectors.request_for(_user(request), public_id)
     if found is None:
         raise NotFound("No such request of yours.")
-    guardian_request_viewed(viewer=_user(request), request=found, section="request")
+    followers.request_viewed(viewer=_user(request), request=found, section="request")
     return found
 
 
@@ -92,7 +91,7 @@ class RequestListView(generics.ListCreateAPIView):
         # The page shown is what a guardian saw of their wards' requests: audited.
         page = super().paginate_queryset(queryset)
         shown = page if page is not None else list(queryset)
-        guardian_requests_listed(viewer=_user(self.request), requests=shown)
+        followers.requests_listed(viewer=_user(self.request), requests=shown)
         return page
 
     @extend_schema(

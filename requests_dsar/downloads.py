@@ -33,11 +33,11 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from accounts.guardian_services import GUARDIAN_ROLE, guardian_data_viewed, guardianship_behind
 from core.audit import audit_append
 from core.models import Actor
 from requests_dsar.models import ExportArchive, Status
 
+from . import followers
 from .export import ArchiveGone, archive_open_decrypted
 from .selectors import may_follow
 
@@ -153,8 +153,8 @@ def archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
     # A guardian downloading the copy they asked for a minor in their care is audited as a
     # guardian's access to the minor's data, like their other looks at it.
 
-    guardianship = guardianship_behind(viewer=request.user, request=archive.request)
-    role = GUARDIAN_ROLE if guardianship is not None else Actor.REQUESTER
+    follower_role = followers.role_of(request.user, archive.request)
+    role = follower_role or Actor.REQUESTER
     if link_expired:
         return refuse(request, "link_expired", archive, 410, role)
     if archive.request.status != Status.COMPLETED:
@@ -168,6 +168,6 @@ def archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
         return refuse(request, "file_missing", archive, 410, role)
     ExportArchive.objects.filter(pk=archive.pk).update(download_count=F("download_count") + 1)
     audit_download(request, "dsar.archive_downloaded", archive, role)
-    if guardianship is not None:
-        guardian_data_viewed(guardianship=guardianship, section="archive")
+    if follower_role is not None:
+        followers.request_viewed(viewer=request.user, request=archive.request, section="archive")
     return archive_response(archive, chunks)

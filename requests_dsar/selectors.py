@@ -7,22 +7,20 @@ import uuid
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.guardian_access import guardianships_of
 from accounts.models import User
 
+from . import followers
 from .models import DataSubjectRequest, ExportArchive
 
 
 def _acting_for(user: User) -> Q:
     """Requests the user may follow: about them, filed by them about themselves, or filed by
     them for a minor while they are still that minor's guardian (never after revocation or the
-    minor's coming of age)."""
-    wards = guardianships_of(user).values("minor_id")
-    return (
-        Q(subject=user)
-        | Q(requester=user, subject__isnull=True)
-        | Q(requester=user, subject__in=wards)
-    )
+    minor's coming of age: `followers`)."""
+    acting = Q(subject=user) | Q(requester=user, subject__isnull=True)
+    for subjects in followers.subjects_followed(user):
+        acting |= Q(requester=user, subject__in=subjects)
+    return acting
 
 
 def requests_for(user: User) -> QuerySet[DataSubjectRequest]:

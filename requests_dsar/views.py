@@ -26,7 +26,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from accounts.guardian_services import guardian_request_viewed, guardian_requests_listed
 from accounts.typing import AuthenticatedHttpRequest
 from connectors.selectors import request_progress
 from core import ratelimit
@@ -35,6 +34,7 @@ from core.registry import registry
 from requests_dsar import display, intake, selectors, services
 from requests_dsar.models import DataSubjectRequest, ErasureRecord, RequestType, Status
 
+from . import followers
 from .forms import (
     CATEGORY_TYPES,
     CHANGE_TYPES,
@@ -75,7 +75,7 @@ def _own(
     if found is None:
         raise Http404("No such request of yours.")
     if audited:
-        guardian_request_viewed(viewer=request.user, request=found, section="request")
+        followers.request_viewed(viewer=request.user, request=found, section="request")
     return found
 
 
@@ -107,7 +107,7 @@ def request_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(selectors.requests_for(request.user), REQUESTS_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    guardian_requests_listed(viewer=request.user, requests=page.object_list)
+    followers.requests_listed(viewer=request.user, requests=page.object_list)
     return render(request, "requests_dsar/list.html", {"page": page})
 
 
@@ -276,7 +276,7 @@ def request_detail(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> H
         if request.GET["poll"] != dsar.status:
             return HttpResponseClientRefresh()
         return HttpResponse(status=204)
-    guardian_request_viewed(viewer=request.user, request=dsar, section="request")
+    followers.request_viewed(viewer=request.user, request=dsar, section="request")
     return render(request, "requests_dsar/detail.html", _detail_context(request, dsar))
 
 

@@ -106,6 +106,7 @@ ROLE_MIGRATIONS = (
     ("retention", "0001_initial", "MOVE_CONTENT_TYPES.code"),
     ("relatives", "0001_initial", "MOVE_CONTENT_TYPES.code"),
     ("announcements", "0001_initial", "MOVE_CONTENT_TYPES.code"),
+    ("guardianship", "0001_initial", "MOVE_CONTENT_TYPES.code"),
 )
 
 

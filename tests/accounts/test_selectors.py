@@ -21,6 +21,6 @@ def test_staff_holding_the_permission_through_a_group_are_reached():
     officer = PrivacyOfficerFactory()
     UserFactory(is_staff=True)
 
-    addresses = staff_addresses_with("accounts", "change_guardiandocument")
+    addresses = staff_addresses_with("guardianship", "change_guardiandocument")
 
     assert addresses == sorted([superuser.email, officer.email])

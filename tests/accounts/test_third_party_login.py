@@ -19,9 +19,10 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.test import Client
 
-from accounts.models import LoginEvent, MinorAccount, Profile, User
-from tests.accounts.guardian_factories import AdultFactory, MinorAccountFactory
+from accounts.models import LoginEvent, Profile, User
+from guardianship.models import MinorAccount
 from tests.factories import DEFAULT_PASSWORD
+from tests.guardianship.factories import AdultFactory, MinorAccountFactory
 from tests.idp.fixture import OIDCProvider, start_oidc_provider
 
 PROVIDER_ID = "idp"

@@ -15,10 +15,10 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.models import MinorAccount
 from consent import cache_reads, ledger, selectors, services, throttling
 from consent.models import Method, ServiceToken
 from consent.serializers import CheckResultSerializer, check_result_data
+from guardianship.models import MinorAccount
 from tests.factories import (
     ProfileFactory,
     PurposeFactory,

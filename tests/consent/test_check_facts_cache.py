@@ -12,9 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import MinorAccount, User
+from accounts.models import User
 from consent import ledger, selectors, services
 from consent.models import Method
+from guardianship.models import MinorAccount
 from requests_dsar import services as dsar_services
 from tests.factories import PrivacyOfficerFactory, ProfileFactory, PurposeFactory, StaffFactory
 
@@ -131,5 +132,5 @@ def test_facts_a_slow_reader_cached_before_a_change_are_never_used(service, adul
 
 def test_every_fact_the_check_reads_is_changed_through_a_save_or_calls_facts_changed():
     # The facts come from these models only: a new one would need its own invalidation.
-    models = {field.split("__")[0] for field in selectors.FACT_FIELDS if "__" in field}
+    models = {field.split("__")[0] for field in selectors.fact_fields() if "__" in field}
     assert models == {"profile", "minor_account"}

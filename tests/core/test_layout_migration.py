@@ -18,6 +18,7 @@ from consent import services as consent_services
 from consent.models import ConsentEvent, Method
 from core.audit import _entry_hash, _hashed_fields
 from core.models import GENESIS_HASH, AuditChainHead, AuditLogEntry
+from guardianship.models import GuardianDocument, Guardianship, MinorAccount
 from relatives.models import RelativeDocument
 from retention.models import LegalHold, RetentionOverride
 from tests.factories import PurposeFactory, UserFactory, role_group
@@ -42,6 +43,9 @@ MOVED = [
     ("notices", "announcements", "IncidentUpdate"),
     ("notices", "announcements", "TransferNotice"),
     ("notices", "announcements", "ServiceTermination"),
+    ("accounts", "guardianship", "MinorAccount"),
+    ("accounts", "guardianship", "Guardianship"),
+    ("accounts", "guardianship", "GuardianDocument"),
 ]
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -142,6 +146,41 @@ def _old_announcements(old_apps, purpose_pk):
     }
 
 
+def _old_guardian_rows(old_apps):
+    """A minor account, a guardianship and a guardian's document written under the old schema
+    by accounts' own models; returns their primary keys by model name."""
+    User = old_apps.get_model("accounts", "User")
+    Minor = old_apps.get_model("accounts", "MinorAccount")
+    Guardianship = old_apps.get_model("accounts", "Guardianship")
+    Document = old_apps.get_model("accounts", "GuardianDocument")
+    minor = User.objects.create(email="minor-before-move@example.com")
+    guardian = User.objects.create(email="guardian-before-move@example.com")
+    now = timezone.now()
+    account = Minor.objects.create(
+        user=minor, reason="signup", region="CN", age_threshold=14, adult_on=now.date()
+    )
+    guardianship = Guardianship.objects.create(
+        minor=minor,
+        guardian=guardian,
+        guardian_email=guardian.email,
+        invitation_nonce="n" * 43,
+        expires_at=now,
+    )
+    document = Document.objects.create(
+        guardianship=guardianship,
+        storage_name="guardian/before-move.bin",
+        key_id="k1",
+        content_type="application/pdf",
+        size=1,
+        sha256="0" * 64,
+    )
+    return {
+        "MinorAccount": account.pk,
+        "Guardianship": guardianship.pk,
+        "GuardianDocument": document.pk,
+    }
+
+
 def _verify(command):
     out = io.StringIO()
     call_command(command, stdout=out)
@@ -163,6 +202,7 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     _old_audit_rows(old_apps, 5)
     _old_rows_of_the_other_moved_models(old_apps, user.pk)
     announced = _old_announcements(old_apps, purpose.pk)
+    guardian_rows = _old_guardian_rows(old_apps)
     counts = {model: old_apps.get_model(old, model).objects.count() for old, _new, model in MOVED}
     assert counts["AuditLogEntry"] >= 5
 
@@ -176,6 +216,11 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     assert RelativeDocument.objects.get().case.deceased_id == user.pk
     for _old, new, model in MOVED:
         assert apps.get_model(new, model).objects.count() == counts[model], model
+    assert MinorAccount.objects.get(pk=guardian_rows["MinorAccount"]).region == "CN"
+    moved_guardianship = Guardianship.objects.get(pk=guardian_rows["Guardianship"])
+    assert moved_guardianship.minor.email == "minor-before-move@example.com"
+    document = GuardianDocument.objects.get(pk=guardian_rows["GuardianDocument"])
+    assert document.guardianship_id == moved_guardianship.pk
     assert "The audit log is intact." in _verify("verify_audit_log")
     for model in (Incident, IncidentUpdate, TransferNotice, ServiceTermination):
         assert model.objects.count() == counts[model.__name__]
@@ -197,6 +242,9 @@ def test_the_redesign_keeps_every_row_chain_and_permission_of_the_moved_models()
     officers = Group.objects.get(name="Privacy officers")
     assert officers.permissions.filter(
         content_type__app_label="core", codename="view_auditlogentry"
+    ).exists()
+    assert officers.permissions.filter(
+        content_type__app_label="guardianship", codename="change_guardiandocument"
     ).exists()
     for codename in ("change_incident", "add_incidentupdate", "change_transfernotice"):
         assert officers.permissions.filter(

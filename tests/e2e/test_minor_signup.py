@@ -14,9 +14,10 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from accounts.models import Guardianship, MinorAccount, User
+from accounts.models import User
 from consent import ledger
 from consent.models import ConsentEvent
+from guardianship.models import Guardianship, MinorAccount
 from tests.factories import PurposeFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

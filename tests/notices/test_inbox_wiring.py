@@ -34,7 +34,7 @@ def test_a_request_update_reaches_the_inbox_and_the_mailbox_without_personal_val
 def test_a_request_filed_for_someone_else_is_told_to_the_one_who_filed_it(
     django_capture_on_commit_callbacks,
 ):
-    from tests.accounts.guardian_dashboard_helpers import make_guardianship
+    from tests.guardianship.dashboard_helpers import make_guardianship
 
     guardianship = make_guardianship()
     guardian, minor = guardianship.guardian, guardianship.minor

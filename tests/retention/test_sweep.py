@@ -16,12 +16,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import AccessLogEntry, Guardianship, LoginEvent, User
+from accounts.models import AccessLogEntry, LoginEvent, User
 from announcements.models import Incident, ServiceTermination, TransferNotice
 from consent.ledger import consent_record, user_subject_key
 from consent.models import ConsentEvent, ConsentEventContext
 from core import retention as rule_table
 from core.models import AuditLogEntry
+from guardianship.models import Guardianship
 from notices.models import Broadcast, Message
 from requests_dsar import export
 from requests_dsar.models import (

@@ -1,0 +1,82 @@
+"""Celery tasks of the guardian consent flow: thin, idempotent, by id.
+
+Mail is retried on SMTP and connection errors; a redelivered mail task may send twice (a
+duplicate beats silence), every other step re-checks its row first.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from typing import Any
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from .flow import (
+    guardian_email_send,
+    guardian_second_confirmation_send,
+    minor_accounts_sweep,
+    minor_email_send,
+    minor_erasure_notify,
+)
+from .lifecycle import guardianships_end_due
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=600,
+    soft_time_limit=540,
+)
+def end_guardianships_at_majority() -> None:
+    """Daily: end the guardianship of every minor who reached the age. Idempotent."""
+    guardianships_end_due()
+
+
+MAIL_RETRY = (smtplib.SMTPException, OSError, OperationalError, InterfaceError)
+MAIL_TASK: dict[str, Any] = {
+    "acks_late": True,
+    "autoretry_for": MAIL_RETRY,
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 8,
+    "time_limit": 60,
+    "soft_time_limit": 45,
+}
+
+
+@shared_task(**MAIL_TASK)
+def send_guardian_email(guardianship_id: int, kind: str) -> None:
+    guardian_email_send(guardianship_id=guardianship_id, kind=kind)
+
+
+@shared_task(**MAIL_TASK)
+def send_guardian_second_confirmation(guardianship_id: int) -> None:
+    guardian_second_confirmation_send(guardianship_id=guardianship_id)
+
+
+@shared_task(**MAIL_TASK)
+def send_minor_email(minor_account_id: int, kind: str) -> None:
+    minor_email_send(minor_account_id=minor_account_id, kind=kind)
+
+
+@shared_task(**{**MAIL_TASK, "time_limit": 120, "soft_time_limit": 100})
+def notify_minor_erasure(minor_account_id: int, reason: str) -> None:
+    """Tell the minor their account is erased and why, then queue the erasure."""
+    minor_erasure_notify(minor_account_id=minor_account_id, reason=reason)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=600,
+    soft_time_limit=540,
+)
+def sweep_minor_accounts() -> None:
+    """Periodic: erase minors' accounts no guardian approved in time; send due second
+    confirmations. Idempotent."""
+    minor_accounts_sweep()
