@@ -1,21 +1,20 @@
-"""Signal receivers: record each completed sign-in in the login history."""
+"""Signal receivers: record each completed sign-in in the login history, and announce it."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from allauth.account.authentication import get_authentication_records
 from allauth.account.signals import user_logged_in
-from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from core.collection import collection_stopped
 from core.request_info import client_ip
 
-from . import services, tasks
+from . import services
 from .models import User
+from .signals import login_recorded
 
 
 @receiver(user_logged_in)
@@ -30,4 +29,4 @@ def record_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -
         method=method,
         provider=provider,
     )
-    transaction.on_commit(partial(tasks.notify_new_sign_in.delay, event.pk))
+    login_recorded.send(sender=User, event=event)

@@ -12,10 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from allauth.usersessions.models import UserSession
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import audit_append
@@ -99,20 +97,13 @@ def login_record(
     )
 
 
-def login_notify_if_new_device(*, login_event_id: int) -> bool:
-    """Tell the user when a sign-in comes from a device/browser their account never used: a
-    site message (account security) and, as their preferences say, an e-mail.
-
-    The event is claimed (`notified_at`) in the same transaction as the message is created, so
-    a redelivered task never tells twice and a crash before commit leaves it to the retry; the
-    e-mail goes out after commit, with its own retries. No personal data beyond a link.
-    """
-    from notices.models import Category
-    from notices.services import notify
-
+def login_new_device_claim(*, login_event_id: int) -> LoginEvent | None:
+    """The sign-in, when it comes from a device/browser the account never used and nobody has
+    claimed telling the user of it yet; claimed now (`notified_at`), in the caller's
+    transaction, so whoever tells (notices) tells once. None otherwise."""
     event = LoginEvent.objects.select_related("user").filter(pk=login_event_id).first()
     if event is None or event.notified_at is not None:
-        return False
+        return None
     earlier = LoginEvent.objects.filter(user_id=event.user_id, created_at__lt=event.created_at)
     # The same kind of device with the same browser and system families (versions change).
     same_device = earlier.filter(
@@ -121,26 +112,11 @@ def login_notify_if_new_device(*, login_event_id: int) -> bool:
         operating_system__startswith=event.operating_system.split(" ")[0],
     )
     if not earlier.exists() or same_device.exists():
-        return False
-    with transaction.atomic():
-        claimed = LoginEvent.objects.filter(pk=event.pk, notified_at__isnull=True).update(
-            notified_at=timezone.now()
-        )
-        if not claimed:
-            return False
-        notify(
-            user=event.user,
-            category=Category.ACCOUNT_SECURITY,
-            title=f"New sign-in to your {settings.COMPANY_NAME} account",
-            body=(
-                "Your account was just signed in to from a device or browser it has not used "
-                "before.\n\nIf this was you, there is nothing to do. If it was not, change your "
-                "password and sign out your other sessions at once: your login history shows "
-                "every sign-in and device."
-            ),
-            link=reverse("dashboard:history"),
-        )
-    return True
+        return None
+    claimed = LoginEvent.objects.filter(pk=event.pk, notified_at__isnull=True).update(
+        notified_at=timezone.now()
+    )
+    return event if claimed else None
 
 
 def access_log_append(

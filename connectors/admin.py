@@ -17,9 +17,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.models import User
-from core.admin_tools import VIEWED
+from core.admin_tools import VIEWED, ReadOnlyInline
 from core.audit import audit_append
 from core.models import Actor
+from requests_dsar.admin import add_request_inline
 
 from . import configuration, manual, services
 from .forms import ConnectedSystemForm, ExceptJobForm, ManualTaskCompleteForm
@@ -36,6 +37,34 @@ def _user(request: HttpRequest) -> User:
 def _request_link(job: ConnectorJob) -> SafeString:
     url = reverse("admin:requests_dsar_datasubjectrequest_change", args=[job.request_id])
     return format_html('<a href="{}">{}</a>', url, job.request.reference)
+
+
+# --- A request's jobs, on its page ----------------------------------------------------------
+
+
+class ConnectorJobInline(ReadOnlyInline):
+    """The request's child jobs at the company's other systems, each linked to its page (where
+    staff retry or except it)."""
+
+    model = ConnectorJob
+    fields = ("system", "type", "job_status", "attempts", "last_error", "completed_at")
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name = "connected system"
+    verbose_name_plural = "connected systems"
+
+    @admin.display(description="status")
+    def job_status(self, obj: Any) -> str:
+        return str(obj.get_status_display())
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("system").order_by("system__name")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("requests_dsar.view_datasubjectrequest"))
+
+
+add_request_inline(ConnectorJobInline)
 
 
 # --- Connected systems -----------------------------------------------------------------------

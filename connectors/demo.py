@@ -1,17 +1,21 @@
 """The demo's connected systems (`make run`): the example product service and its support desk.
 
 `make run` starts examples/product_service beside the portal on a throwaway PostgreSQL server
-when one can be started (scripts/run.sh), then `seed_demo` calls `demo_systems_seed` so that a
+when one can be started (scripts/run.sh), then `seed_demo` seeds this part (`DEMO_PART`) so that a
 newcomer's copy or deletion request reaches them. Idempotent: a second run changes only what
 differs (a new address, secret or DSN).
 """
 
 from __future__ import annotations
 
+from argparse import ArgumentParser
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
+from accounts.demo import DemoPart
 from accounts.models import User
 
 from . import vault
@@ -91,3 +95,44 @@ def demo_systems_disable(*, actor: User) -> int:
         connected_system_save(system=system, actor=actor, changed=["enabled"])
         disabled += 1
     return disabled
+
+
+def _arguments(parser: ArgumentParser) -> None:
+    parser.add_argument(
+        "--product-url",
+        default="",
+        help="Where the example product service answers (scripts/run.sh starts it).",
+    )
+    parser.add_argument(
+        "--product-secret-file", default="", help="A file holding its shared secret."
+    )
+    parser.add_argument("--support-dsn", default="", help="The support desk's database DSN.")
+    parser.add_argument(
+        "--product-keys-file",
+        default="",
+        help="Where to write the product service's PRODUCT_SERVICE_KEYS setting.",
+    )
+
+
+def _seed(staff: User | None, options: Mapping[str, Any]) -> str:
+    """The example product service and support desk, when scripts/run.sh started them."""
+    assert staff is not None
+    url, dsn = str(options.get("product_url") or ""), str(options.get("support_dsn") or "")
+    secret_file = str(options.get("product_secret_file") or "")
+    if not (url and dsn and secret_file):
+        demo_systems_disable(actor=staff)
+        return "none (the example product service was not started)"
+    keys = demo_systems_seed(
+        actor=staff,
+        product_url=url,
+        secret=Path(secret_file).read_text().strip(),
+        dsn=dsn,
+    )
+    keys_file = str(options.get("product_keys_file") or "")
+    if keys_file:
+        Path(keys_file).write_text(keys + "\n")
+        Path(keys_file).chmod(0o600)
+    return f"Product at {url} (HTTP connector), Support desk (database connector)"
+
+
+DEMO_PART = DemoPart(key="connectors", seed=_seed, label="Connected", arguments=_arguments)

@@ -40,9 +40,10 @@ from core.models import Actor
 from core.registry import subject_hmac
 from requests_dsar import tasks as request_tasks
 from requests_dsar.models import DataSubjectRequest, RequestType, Status, VerificationMethod
+from requests_dsar.notifications import warn_staff
 from requests_dsar.services import dsar_request_create, dsar_verify
 
-from . import db_connector, http_connector, storage, vault
+from . import db_connector, http_connector, selectors, storage, vault
 from .http_connector import Outcome
 from .mapping import parse_mapping
 from .models import (
@@ -696,8 +697,45 @@ def sweep() -> dict[str, int]:
 
     for job_id in due:
         tasks.dispatch_job.delay(str(job_id))
-    if stalled or unanswered or due:
+    # Requests still waiting on systems that have all settled: the wake-up a settled job sent
+    # was lost (a broker restart). They look again.
+    woken = selectors.waiting_requests_settled(SWEEP_BATCH)
+    for request_id in woken:
+        request_tasks.process_request.delay(request_id)
+    alerted = alert_stuck_systems(now)
+    if stalled or unanswered or due or woken or alerted:
         logger.info(
-            "connector sweep: %s stalled, %s unanswered, %s due", stalled, unanswered, len(due)
+            "connector sweep: %s stalled, %s unanswered, %s due, %s requests woken, "
+            "%s stuck jobs told to staff",
+            stalled,
+            unanswered,
+            len(due),
+            len(woken),
+            alerted,
         )
-    return {"stalled": stalled, "unanswered": unanswered, "due": len(due)}
+    return {
+        "stalled": stalled,
+        "unanswered": unanswered,
+        "due": len(due),
+        "woken": len(woken),
+        "alerted": alerted,
+    }
+
+
+def alert_stuck_systems(now: datetime.datetime) -> int:
+    """Tell staff, once per stall, of each open request's system that cannot move on its own
+    (failed, or behind an open circuit breaker), naming the system, well before the deadline."""
+    jobs = selectors.stuck_jobs_to_alert(SWEEP_BATCH)
+    if not jobs:
+        return 0
+    systems: dict[int, list[str]] = {}
+    for job in jobs:
+        reason = "failed" if job.status == JobStatus.FAILED else "its system is not answering"
+        error = f", {job.last_error}" if job.last_error else ""
+        systems.setdefault(job.request_id, []).append(f"{job.system.name} ({reason}{error})")
+    # Sent first, marked after: a failed e-mail (or nobody to tell yet) is tried again by the
+    # next sweep.
+    if not warn_staff(kind="systems_stuck", request_ids=list(systems), days=0, systems=systems):
+        return 0
+    ConnectorJob.objects.filter(pk__in=[job.pk for job in jobs]).update(stuck_alerted_at=now)
+    return len(jobs)

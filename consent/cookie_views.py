@@ -13,9 +13,9 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core import ratelimit
+from core.request_info import safe_next
 
 from . import cookies, gpc
-from .reconsent import safe_next
 
 # New anonymous consent records per client address and hour: each choice of a visitor without
 # an id starts a ledger chain, so a script must not be able to grow the ledger without bound.

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 
 # Paths a pending re-consent never blocks: what the prompt links to (the policy and its diff),
 # what must keep working for anyone (sign-in/out, files, health), and machine clients.
@@ -29,16 +29,6 @@ EXEMPT_PREFIXES = (
     "/.well-known/",
     "/favicon.ico",
 )
-
-
-def safe_next(request: HttpRequest, default: str) -> str:
-    """The `next` the request names, if it stays on this site; otherwise `default`."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 class ReconsentMiddleware:

@@ -31,7 +31,7 @@ from core.audit import audit_append
 from core.collection import COLLECTION_STOPPED_MESSAGE, collection_stopped
 from core.request_info import client_ip, describe_device
 
-from . import ledger, minors
+from . import ledger, minors, withdrawals
 from .models import (
     ConsentActor,
     ConsentEvent,
@@ -342,9 +342,7 @@ def _turn_off(
     if decision == Decision.WITHDRAWN and method != Method.REQUEST:
         # The company's other systems serving the purpose are told to stop too (a withdrawal
         # request carries that out, and is itself the one pushing).
-        from connectors.services import consent_withdrawal_push
-
-        consent_withdrawal_push(user=user, purpose_key=purpose.key, actor=actor)
+        withdrawals.withdrawn(user=user, purpose_key=purpose.key, actor=actor)
     return event
 
 

@@ -17,13 +17,13 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.typing import AuthenticatedHttpRequest
+from core.request_info import safe_next
 
 from . import receipts, selectors, services
 from .choices import LEGAL_BASIS_EXPLANATIONS, ReconsentForm, field_name
 from .gpc import gpc_in_force
 from .models import ConsentEvent, Decision, Method
 from .policies import current_policy
-from .reconsent import safe_next
 
 HISTORY_PAGE_SIZE = 25
 # The public list of third parties, built elsewhere in the portal, linked by path.

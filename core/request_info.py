@@ -1,4 +1,5 @@
-"""Who is asking: the client's IP address and a readable description of their device."""
+"""Who is asking: the client's IP address, a readable description of their device, and where
+they may be sent next."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 from allauth.core.internal.httpkit import get_client_ip as _allauth_client_ip
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 from user_agents import parse as parse_user_agent
 
 USER_AGENT_MAX_LENGTH = 512
@@ -49,3 +51,13 @@ def describe_device(user_agent: str) -> DeviceInfo:
     browser = f"{parsed.browser.family} {parsed.browser.version_string}".strip()[:100]
     operating_system = f"{parsed.os.family} {parsed.os.version_string}".strip()[:100]
     return DeviceInfo(user_agent, device, browser, operating_system)
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The `next` the request names, if it stays on this site; otherwise `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default

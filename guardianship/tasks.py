@@ -1,7 +1,8 @@
 """Celery tasks of the guardian consent flow: thin, idempotent, by id.
 
 Mail is retried on SMTP and connection errors; a redelivered mail task may send twice (a
-duplicate beats silence), every other step re-checks its row first.
+duplicate beats silence), every other step re-checks its row first. The flow's modules queue
+these tasks, so each task imports the step it runs when it runs.
 """
 
 from __future__ import annotations
@@ -11,15 +12,6 @@ from typing import Any
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
-
-from .flow import (
-    guardian_email_send,
-    guardian_second_confirmation_send,
-    minor_accounts_sweep,
-    minor_email_send,
-    minor_erasure_notify,
-)
-from .lifecycle import guardianships_end_due
 
 
 @shared_task(
@@ -32,6 +24,8 @@ from .lifecycle import guardianships_end_due
 )
 def end_guardianships_at_majority() -> None:
     """Daily: end the guardianship of every minor who reached the age. Idempotent."""
+    from .lifecycle import guardianships_end_due
+
     guardianships_end_due()
 
 
@@ -49,22 +43,30 @@ MAIL_TASK: dict[str, Any] = {
 
 @shared_task(**MAIL_TASK)
 def send_guardian_email(guardianship_id: int, kind: str) -> None:
+    from .flow import guardian_email_send
+
     guardian_email_send(guardianship_id=guardianship_id, kind=kind)
 
 
 @shared_task(**MAIL_TASK)
 def send_guardian_second_confirmation(guardianship_id: int) -> None:
+    from .flow import guardian_second_confirmation_send
+
     guardian_second_confirmation_send(guardianship_id=guardianship_id)
 
 
 @shared_task(**MAIL_TASK)
 def send_minor_email(minor_account_id: int, kind: str) -> None:
+    from .flow import minor_email_send
+
     minor_email_send(minor_account_id=minor_account_id, kind=kind)
 
 
 @shared_task(**{**MAIL_TASK, "time_limit": 120, "soft_time_limit": 100})
 def notify_minor_erasure(minor_account_id: int, reason: str) -> None:
     """Tell the minor their account is erased and why, then queue the erasure."""
+    from .flow import minor_erasure_notify
+
     minor_erasure_notify(minor_account_id=minor_account_id, reason=reason)
 
 
@@ -79,4 +81,6 @@ def notify_minor_erasure(minor_account_id: int, reason: str) -> None:
 def sweep_minor_accounts() -> None:
     """Periodic: erase minors' accounts no guardian approved in time; send due second
     confirmations. Idempotent."""
+    from .flow import minor_accounts_sweep
+
     minor_accounts_sweep()

@@ -7,4 +7,4 @@ class NoticesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import personal_data  # noqa: F401  (registry entries)
+        from . import personal_data, security  # noqa: F401  (registry entries, receivers)

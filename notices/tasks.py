@@ -60,3 +60,18 @@ def sweep_notices() -> None:
         fan_out_broadcast.delay(broadcast_id)
     for message_id in single_emails_stalled():
         send_message_email.delay(message_id)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+    time_limit=60,
+    soft_time_limit=45,
+)
+def notify_new_sign_in(login_event_id: int) -> None:
+    from .security import new_device_notify
+
+    new_device_notify(login_event_id=login_event_id)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.typing import AuthenticatedHttpRequest
-from consent.reconsent import safe_next
+from core.request_info import safe_next
 
 from . import services
 from .forms import (

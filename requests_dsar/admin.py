@@ -25,7 +25,6 @@ from django.utils.safestring import SafeString
 from accounts.models import User
 from accounts.selectors import profile_for
 from accounts.services import PROFILE_EDITABLE_FIELDS
-from connectors.models import ConnectorJob
 from core.admin_tools import (
     AuditedViewMixin,
     ReadOnlyAdmin,
@@ -151,26 +150,14 @@ class ExportArchiveInline(ReadOnlyInline):
         return bool(request.user.has_perm("requests_dsar.view_datasubjectrequest"))
 
 
-class ConnectorJobInline(ReadOnlyInline):
-    """The request's child jobs at the company's other systems, each linked to its page (where
-    staff retry or except it)."""
+# Inlines the apps above requests add to a request's page (a connected system's jobs), shown
+# after the request's own and before its erasure record.
+_added_inlines: list[type[admin.options.InlineModelAdmin[Any, Any]]] = []
 
-    model = ConnectorJob
-    fields = ("system", "type", "job_status", "attempts", "last_error", "completed_at")
-    readonly_fields = fields
-    show_change_link = True
-    verbose_name = "connected system"
-    verbose_name_plural = "connected systems"
 
-    @admin.display(description="status")
-    def job_status(self, obj: Any) -> str:
-        return str(obj.get_status_display())
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).select_related("system").order_by("system__name")
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.has_perm("requests_dsar.view_datasubjectrequest"))
+def add_request_inline(inline: type[admin.options.InlineModelAdmin[Any, Any]]) -> None:
+    if inline not in _added_inlines:
+        _added_inlines.append(inline)
 
 
 class ErasureRecordInline(admin.StackedInline):
@@ -210,8 +197,6 @@ class DataSubjectRequestAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdm
         RequestMessageInline,
         AppliedCorrectionInline,
         ExportArchiveInline,
-        ConnectorJobInline,
-        ErasureRecordInline,
     ]
     fieldsets = [
         (
@@ -275,6 +260,11 @@ class DataSubjectRequestAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdm
 
     # Requests arrive through the services and stay as proof; staff never edit their fields
     # (RecordAdminMixin).
+
+    def get_inlines(
+        self, request: HttpRequest, obj: Any
+    ) -> list[type[admin.options.InlineModelAdmin[Any, Any]]]:
+        return [*self.inlines, *_added_inlines, ErasureRecordInline]
 
     def has_work_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(WORK))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, cast
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -21,9 +21,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import User
-from connectors.models import ConnectorJob
 
-from . import followers, intake, selectors, services
+from . import followers, intake, selectors, services, systems
 from .models import DataSubjectRequest, RequestMessage, Status
 from .serializers import (
     CodeResultSerializer,
@@ -75,9 +74,7 @@ class RequestListView(generics.ListCreateAPIView):
 
     def get_queryset(self) -> QuerySet[DataSubjectRequest]:
         # Each request's jobs at connected systems, for its `systems` progress, in one query.
-        return selectors.requests_for(_user(self.request)).prefetch_related(
-            Prefetch("connector_jobs", queryset=ConnectorJob.objects.select_related("system"))
-        )
+        return systems.with_progress(selectors.requests_for(_user(self.request)))
 
     @extend_schema(
         tags=TAGS,

@@ -1,25 +1,29 @@
-"""Which engine fulfils which request type."""
+"""Which engine fulfils which request type: one table, every engine imported by name."""
 
 from __future__ import annotations
 
-from django.utils.module_loading import import_string
+from collections.abc import Callable
 
+from .corrections import fulfil_correction
+from .erasure import fulfil_erasure
+from .export import fulfil_export
 from .models import DataSubjectRequest, RequestType
+from .processing import fulfil_restriction, fulfil_withdraw_consent
 
-# Dotted paths, imported when a request of that type is fulfilled: one engine that fails to
-# import (or is still being written) cannot stop the others.
-HANDLERS: dict[str, str] = {
-    RequestType.ACCESS: "requests_dsar.export.fulfil_export",
-    RequestType.COPY: "requests_dsar.export.fulfil_export",
-    RequestType.TRANSFER: "requests_dsar.export.fulfil_export",
-    RequestType.DELETE: "requests_dsar.erasure.fulfil_erasure",
-    RequestType.CORRECT: "requests_dsar.corrections.fulfil_correction",
-    RequestType.SUPPLEMENT: "requests_dsar.corrections.fulfil_correction",
-    RequestType.WITHDRAW_CONSENT: "requests_dsar.processing.fulfil_withdraw_consent",
-    RequestType.RESTRICT: "requests_dsar.processing.fulfil_restriction",
+Engine = Callable[[DataSubjectRequest], None]
+
+HANDLERS: dict[str, Engine] = {
+    RequestType.ACCESS: fulfil_export,
+    RequestType.COPY: fulfil_export,
+    RequestType.TRANSFER: fulfil_export,
+    RequestType.DELETE: fulfil_erasure,
+    RequestType.CORRECT: fulfil_correction,
+    RequestType.SUPPLEMENT: fulfil_correction,
+    RequestType.WITHDRAW_CONSENT: fulfil_withdraw_consent,
+    RequestType.RESTRICT: fulfil_restriction,
 }
 
 
 def run_engine(request: DataSubjectRequest) -> None:
     """Fulfil `request` with the engine for its type."""
-    import_string(HANDLERS[request.type])(request)
+    HANDLERS[request.type](request)

@@ -38,7 +38,7 @@ from core.registry import PersonalData, Strategy, registry
 from core.walker import apply_strategy
 from requests_dsar.models import OPEN_STATUSES, DataSubjectRequest, ErasureRecord, Status
 
-from . import notifications, representatives
+from . import notifications, representatives, systems
 
 logger = logging.getLogger(__name__)
 
@@ -190,42 +190,34 @@ def _send_confirmation_once(request: DataSubjectRequest) -> None:
 _REFERENCE = re.compile(r"[A-Za-z0-9._:/#-]{1,100}")
 
 
-def _system_line(job: Any) -> dict[str, Any]:
-    confirmation = job.confirmation or ""
+def _system_line(answer: systems.SystemErasure) -> dict[str, Any]:
+    confirmation = answer.confirmation
     return {
-        "key": job.system.key,
-        "system": job.system.name,
-        "status": job.status,
-        "counts": job.result_summary.get("counts", {}),
-        "tables": job.result_summary.get("tables", []),
+        "key": answer.key,
+        "system": answer.name,
+        "status": answer.status,
+        "counts": answer.counts,
+        "tables": answer.tables,
         "confirmation": confirmation if _REFERENCE.fullmatch(confirmation) else "",
         "confirmation_sha256": (
             hashlib.sha256(confirmation.encode()).hexdigest() if confirmation else ""
         ),
         # Who excepted it and when; not the officer's reason, which may name the person.
-        "excepted_by": job.excepted_by_id,
-        "excepted_at": job.excepted_at.isoformat() if job.excepted_at else None,
+        "excepted_by": answer.excepted_by,
+        "excepted_at": answer.excepted_at.isoformat() if answer.excepted_at else None,
     }
 
 
 def _record_systems(request: DataSubjectRequest) -> None:
     """Keep, in the erasure record, what each connected system erased and its confirmation:
     the jobs' own copies are emptied with the rest of the subject's data below. Taken once."""
-    from connectors.models import ConnectorJob, JobStatus
-
     with transaction.atomic():
         record, _created = ErasureRecord.objects.select_for_update().get_or_create(
             request=request, defaults={"subject_hash": request.subject_hash, "summary": []}
         )
         if record.systems:
             return
-        jobs = (
-            ConnectorJob.objects.filter(request=request)
-            .exclude(status=JobStatus.NOT_APPLICABLE)
-            .select_related("system")
-            .order_by("system__key")
-        )
-        record.systems = [_system_line(job) for job in jobs]
+        record.systems = [_system_line(answer) for answer in systems.erasure_lines(request)]
         if record.systems:
             record.save(update_fields=["systems"])
 

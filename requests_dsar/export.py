@@ -55,8 +55,9 @@ from core import crypto
 from core.audit import audit_append
 from core.models import Actor
 from core.registry import PersonalData, registry, resolve_field
-from core.uploads import open_decrypted
 from requests_dsar.models import DataSubjectRequest, ExportArchive, RequestType
+
+from . import systems
 
 ROW_CHUNK = 2000
 PREVIEW_ROWS = 10
@@ -347,38 +348,29 @@ def _write_system_rows(builder: _ZipBuilder, path: str, rows: Any) -> int:
 def _write_systems(builder: _ZipBuilder, request: DataSubjectRequest) -> list[dict[str, Any]]:
     """Each connected system's part of the request, under `systems/<key>/`, and what the
     manifest and the index say of it (excepted systems with the officer's reason)."""
-    from connectors import storage as results
-    from connectors.models import ConnectorJob, JobStatus
-
     parts: list[dict[str, Any]] = []
-    jobs = (
-        ConnectorJob.objects.filter(request=request)
-        .exclude(status=JobStatus.NOT_APPLICABLE)
-        .select_related("system")
-        .order_by("system__key")
-    )
-    for job in jobs:
-        folder = f"systems/{job.system.key}"
+    for answer in systems.copy_parts(request):
+        folder = f"systems/{answer.key}"
         part: dict[str, Any] = {
-            "key": job.system.key,
-            "name": job.system.name,
-            "status": job.status,
+            "key": answer.key,
+            "name": answer.name,
+            "status": answer.status,
             "files": [],
             "note": "",
         }
-        if job.status == JobStatus.EXCEPTED:
-            part["note"] = f"Not included: {job.excepted_reason}"
-        elif job.result_storage_name and job.result_content_type == "application/json":
-            data = results.read_json(job.result_storage_name)
+        if answer.excepted_reason is not None:
+            part["note"] = f"Not included: {answer.excepted_reason}"
+        elif answer.rows is not None:
+            data = answer.rows()
             for category, rows in data.items() if isinstance(data, dict) else []:
                 path = f"{folder}/{_path_part(category)}.json"
                 count = _write_system_rows(builder, path, rows)
                 part["files"].append({"category": str(category), "path": path, "rows": count})
-        elif job.result_storage_name:
-            ending = _RESULT_FILE_ENDINGS.get(job.result_content_type, ".bin")
+        elif answer.chunks is not None:
+            ending = _RESULT_FILE_ENDINGS.get(answer.content_type, ".bin")
             path = f"{folder}/result{ending}"
             with builder.member(path) as out:
-                for chunk in open_decrypted(job.result_storage_name):
+                for chunk in answer.chunks():
                     out.write(chunk)
             part["files"].append({"category": "", "path": path, "rows": None})
         if not part["files"] and not part["note"]:

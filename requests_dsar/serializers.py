@@ -8,9 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.services import PROFILE_EDITABLE_FIELDS
-from connectors.models import JobStatus
-from connectors.selectors import progress_of
 
+from . import systems
 from .corrections import MAX_CHANGES, MAX_PROPOSAL_LENGTH, STAFF_CORRECTABLE
 from .models import (
     DETAILS_MAX_LENGTH,
@@ -24,12 +23,14 @@ from .models import (
 from .workflow import can_cancel
 
 
-# How far a request got at the connected systems (connectors.selectors.RequestProgress): the
+# How far a request got at the connected systems (systems.RequestProgress): the
 # requester's `systems` and the staff API's progress alike.
 class SystemProgressSerializer(serializers.Serializer):
     system_id = serializers.IntegerField()
     system = serializers.CharField()
-    status = serializers.ChoiceField(choices=JobStatus.choices)
+    status = serializers.CharField(
+        help_text="queued, sent, waiting, done, failed, excepted or not_applicable."
+    )
     status_label = serializers.CharField()
 
 
@@ -110,7 +111,7 @@ class RequestSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RequestProgressSerializer)
     def get_systems(self, obj: DataSubjectRequest) -> dict[str, Any]:
-        return RequestProgressSerializer(progress_of(obj.connector_jobs.all())).data
+        return RequestProgressSerializer(systems.progress(obj)).data
 
 
 class ChangeSerializer(serializers.Serializer):

@@ -37,7 +37,7 @@ from requests_dsar.models import (
     VerificationMethod,
 )
 
-from . import deadlines, tasks
+from . import deadlines, systems, tasks
 from .workflow import (
     AUTOMATED,
     STAFF_ANSWERED,
@@ -129,9 +129,7 @@ def dsar_transition(
     )
     _audit(request, "dsar.transition", actor, from_status=from_status, to_status=to)
     if to in (Status.CANCELLED, Status.DENIED):
-        from connectors.services import request_jobs_close
-
-        request_jobs_close(request=request)  # the other systems are not asked any more
+        systems.stop(request)  # the other systems are not asked any more
     if notify:
         _notify(request.pk, to)
     return request
@@ -487,8 +485,6 @@ def dsar_process(*, request_id: int) -> None:
     waits on them (`waiting_on_systems`) and each system's answer wakes it up again; once every
     one is done or excepted, the portal's own engine runs and the request completes.
     """
-    from connectors.services import request_systems_settled
-
     from .engines import run_engine
 
     request = DataSubjectRequest.objects.filter(pk=request_id).first()
@@ -525,7 +521,7 @@ def dsar_process(*, request_id: int) -> None:
     # them, so the first system's answer always finds it waiting and wakes it.
     try:
         with transaction.atomic():
-            if not request_systems_settled(request=request):
+            if not systems.settled(request):
                 if not waiting:
                     dsar_transition(
                         request=request,

@@ -9,16 +9,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from connectors.models import ConnectorJob
-from connectors.selectors import (
-    stuck_jobs_to_alert,
-    unsettled_systems,
-    waiting_requests_settled,
-)
 from core.audit import audit_append
 from core.models import Actor
 from requests_dsar.models import DataSubjectRequest, Status
 
+from . import systems
 from .export import archives_expire
 from .notifications import warn_staff
 from .services import dsar_transition
@@ -52,8 +47,6 @@ def requeue_stalled(now: datetime.datetime) -> int:
         Q(act_after__isnull=True, status_changed_at__lt=stalled_before) | Q(act_after__lte=now)
     )
     to_queue += list(lost_or_ready.values_list("pk", flat=True)[:BATCH])
-    # Waiting on systems that have all answered: the wake-up was lost.
-    to_queue += waiting_requests_settled(BATCH)
     for request_id in dict.fromkeys(to_queue):
         process_request.delay(request_id)
     return len(to_queue)
@@ -75,7 +68,7 @@ def warn_deadlines(now: datetime.datetime) -> tuple[int, int]:
         if ids:
             # Sent first, marked after: a failed e-mail is tried again by the next sweep.
             warn_staff(
-                kind="due_soon", request_ids=ids, days=threshold, systems=unsettled_systems(ids)
+                kind="due_soon", request_ids=ids, days=threshold, systems=systems.waiting_on(ids)
             )
             DataSubjectRequest.objects.filter(pk__in=ids).update(warned_threshold_days=threshold)
             warned += len(ids)
@@ -89,7 +82,7 @@ def warn_deadlines(now: datetime.datetime) -> tuple[int, int]:
             kind="overdue",
             request_ids=overdue_ids,
             days=0,
-            systems=unsettled_systems(overdue_ids),
+            systems=systems.waiting_on(overdue_ids),
         )
         DataSubjectRequest.objects.filter(pk__in=overdue_ids).update(overdue_flagged_at=now)
         for request_id in overdue_ids:
@@ -103,30 +96,10 @@ def warn_deadlines(now: datetime.datetime) -> tuple[int, int]:
     return warned, len(overdue_ids)
 
 
-def alert_stuck_systems(now: datetime.datetime) -> int:
-    """Tell staff, once per stall, of each open request's system that cannot move on its own
-    (failed, or behind an open circuit breaker), naming the system, well before the deadline."""
-    jobs = stuck_jobs_to_alert(BATCH)
-    if not jobs:
-        return 0
-    systems: dict[int, list[str]] = {}
-    for job in jobs:
-        reason = "failed" if job.status == "failed" else "its system is not answering"
-        error = f", {job.last_error}" if job.last_error else ""
-        systems.setdefault(job.request_id, []).append(f"{job.system.name} ({reason}{error})")
-    # Sent first, marked after: a failed e-mail (or nobody to tell yet) is tried again by the
-    # next sweep.
-    if not warn_staff(kind="systems_stuck", request_ids=list(systems), days=0, systems=systems):
-        return 0
-    ConnectorJob.objects.filter(pk__in=[job.pk for job in jobs]).update(stuck_alerted_at=now)
-    return len(jobs)
-
-
 def sweep() -> None:
     now = timezone.now()
     requeued = requeue_stalled(now)
     warned, overdue = warn_deadlines(now)
-    alert_stuck_systems(now)
     expired = archives_expire(now=now)
     logger.info(
         "request sweep: %d queued, %d warned, %d overdue, %d archives expired",

@@ -27,14 +27,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.typing import AuthenticatedHttpRequest
-from connectors.selectors import request_progress
 from core import ratelimit
 from core.models import Actor
 from core.registry import registry
 from requests_dsar import display, intake, selectors, services
 from requests_dsar.models import DataSubjectRequest, ErasureRecord, RequestType, Status
 
-from . import followers
+from . import followers, systems
 from .forms import (
     CATEGORY_TYPES,
     CHANGE_TYPES,
@@ -258,7 +257,7 @@ def _detail_context(
         "code_form": forms.get("code_form") or CodeForm(),
         "can_cancel": can_cancel(dsar),
         "live": _is_live(dsar),
-        "systems": request_progress(dsar),
+        "systems": systems.progress(dsar),
         "now": timezone.now(),
         "transfer_token": request.session.pop(f"dsar_transfer_token:{dsar.public_id}", None),
         "transfer_pull_url": request.build_absolute_uri(reverse("api:transfer-pull")),

@@ -78,10 +78,9 @@ def role_of(actor: User | None, user: User) -> str:
     return "staff" if actor.is_staff else GUARDIAN_ROLE
 
 
-def queue_task(task_name: str, *args: Any) -> None:
-    from .. import tasks  # the tasks call this package: within the app
-
-    transaction.on_commit(partial(getattr(tasks, task_name).delay, *args))
+def queue_task(task: Any, *args: Any) -> None:
+    """Queue one of guardianship.tasks once the transaction commits."""
+    transaction.on_commit(partial(task.delay, *args))
 
 
 def minor_account_for(user: User) -> MinorAccount | None:

@@ -15,6 +15,7 @@ from accounts.models import ApiToken, Profile, User
 from consent.models import Method
 from consent.selectors import facts_changed
 from consent.services import consent_withdraw_all_optional
+from guardianship import tasks
 from guardianship.flow.common import (
     NEEDS_GUARDIAN,
     UNDECIDED,
@@ -75,7 +76,7 @@ def minor_account_open(
     if by_staff:
         for session in UserSession.objects.filter(user=user):
             session.end()
-        queue_task("send_minor_email", account.pk, "flagged")
+        queue_task(tasks.send_minor_email, account.pk, "flagged")
     audit(
         "minor.guardian_required",
         actor=actor,

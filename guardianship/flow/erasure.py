@@ -19,6 +19,7 @@ from accounts.selectors import staff_addresses_with
 from core import mail
 from core.audit import audit_append
 from core.models import AuditLogEntry
+from guardianship import tasks
 from guardianship.flow.common import (
     NEEDS_GUARDIAN,
     SWEEP_BATCH,
@@ -92,7 +93,7 @@ def minor_erasure_start(*, minor_account_id: int, reason: str) -> Any:
         reason=reason,
         request=request.pk,
     )
-    queue_task("notify_minor_erasure", account.pk, reason)
+    queue_task(tasks.notify_minor_erasure, account.pk, reason)
     return request
 
 

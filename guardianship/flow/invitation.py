@@ -23,7 +23,7 @@ from accounts.models import Profile, User
 from consent.models import ConsentActor, LegalBasis, Method, Purpose
 from consent.services import consent_choices_record, purposes_offered_to
 from core.models import AuditLogEntry
-from guardianship import verification
+from guardianship import tasks, verification
 from guardianship.flow.common import (
     APPROVAL_SALT,
     GUARDIAN_ROLE,
@@ -135,7 +135,7 @@ def guardian_invite(*, minor: User, guardian_email: str) -> Guardianship:
     audit(
         "guardian.invited", actor=minor, role="requester", minor_id=minor.pk, guardianship=live.pk
     )
-    queue_task("send_guardian_email", live.pk, "invitation")
+    queue_task(tasks.send_guardian_email, live.pk, "invitation")
     return live
 
 
@@ -288,7 +288,7 @@ def guardian_accept(*, guardianship: Guardianship, guardian: User, nonce: str) -
             locked.second_confirmation_after + setting_days("GUARDIAN_INVITATION_DAYS"),
         )
         if locked.second_confirmation_after <= now:
-            queue_task("send_guardian_second_confirmation", locked.pk)
+            queue_task(tasks.send_guardian_second_confirmation, locked.pk)
     audit(
         "guardian.accepted",
         actor=guardian,

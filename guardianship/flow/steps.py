@@ -18,7 +18,7 @@ from accounts.models import User
 from core import mail
 from core.audit import audit_append
 from core.uploads import delete_stored, store_encrypted
-from guardianship import verification
+from guardianship import tasks, verification
 from guardianship.flow.common import (
     DOCUMENT_FOLDER,
     GUARDIAN_ROLE,
@@ -140,7 +140,7 @@ def guardian_document_review(
         accepted=accepted,
     )
     queue_task(
-        "send_guardian_email",
+        tasks.send_guardian_email,
         guardianship.pk,
         "document_accepted" if accepted else "document_rejected",
     )

@@ -6,10 +6,10 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.core import mail
 from django.urls import reverse
 
-from accounts import services
 from accounts.models import LoginEvent
 from notices import services as notice_services
 from notices.models import Category, Message
+from notices.security import new_device_notify
 from tests.factories import LoginEventFactory, UserFactory
 from tests.requests_dsar.staff import totp_code
 
@@ -73,8 +73,8 @@ def test_a_login_from_a_new_device_sends_a_notice_without_personal_details(
 def test_a_new_device_notice_is_given_once_even_if_the_task_runs_again(user):
     LoginEventFactory(user=user)
     event = LoginEventFactory(user=user, device="Smartphone", browser="Mobile Safari 17.0")
-    first = services.login_notify_if_new_device(login_event_id=event.pk)
-    again = services.login_notify_if_new_device(login_event_id=event.pk)
+    first = new_device_notify(login_event_id=event.pk)
+    again = new_device_notify(login_event_id=event.pk)
     assert (first, again) == (True, False)
     assert Message.objects.filter(user=user).count() == 1
 

@@ -2,9 +2,7 @@
 another app of the project (import-linter checks the order itself in `make test`).
 
 A function-local import between apps is how a cycle gets dodged; the only place one may stand
-is an `AppConfig.ready()`, where an upper app registers into a port of a lower one. The imports
-of that kind the redesign has not yet removed are listed in REMAINING, which only shrinks: a
-new one fails here, and so does an entry that no longer exists (remove its line).
+is an `AppConfig.ready()`, where an upper app registers into a port of a lower one.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = tuple(
     tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
 )
-REMAINING = ROOT / "tests" / "architecture" / "function_local_imports.txt"
 
 
 def _module_name(path: Path) -> str:
@@ -61,19 +58,9 @@ def _local_imports_between_apps() -> set[str]:
     return found
 
 
-def _remaining() -> set[str]:
-    lines = REMAINING.read_text().splitlines()
-    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
-
-
-def test_no_new_function_local_import_reaches_another_app():
-    new = sorted(_local_imports_between_apps() - _remaining())
-    assert not new, (
+def test_no_function_local_import_reaches_another_app():
+    hidden = sorted(_local_imports_between_apps())
+    assert not hidden, (
         "Imports of another app hidden in a function (import at module level, in the layer "
-        "order, or register into a port from AppConfig.ready()):\n" + "\n".join(new)
+        "order, or register into a port from AppConfig.ready()):\n" + "\n".join(hidden)
     )
-
-
-def test_the_list_of_remaining_function_local_imports_has_no_stale_entry():
-    stale = sorted(_remaining() - _local_imports_between_apps())
-    assert not stale, f"Remove these lines from {REMAINING.name}:\n" + "\n".join(stale)

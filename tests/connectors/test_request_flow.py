@@ -198,8 +198,8 @@ def test_staff_are_told_once_which_system_a_request_is_stuck_at(
         process(request, django_capture_on_commit_callbacks)
     mail.outbox.clear()
 
-    sweeps.sweep()
-    sweeps.sweep()
+    services.sweep()
+    services.sweep()
 
     stuck = [m for m in mail.outbox if "stuck at a connected system" in m.subject]
     assert len(stuck) == 1
@@ -234,7 +234,7 @@ def test_a_lost_wake_up_is_made_good_by_the_sweep(subject, django_capture_on_com
     ConnectorJob.objects.filter(request=request).update(status=JobStatus.DONE)
 
     with django_capture_on_commit_callbacks(execute=True):
-        sweeps.sweep()
+        services.sweep()
 
     request.refresh_from_db()
     assert request.status == Status.COMPLETED
@@ -412,7 +412,7 @@ def test_a_job_sent_again_after_an_alert_is_told_again_if_it_stalls_again(
     request = file_request(subject, "copy")
     with mock.patch(SEND, return_value=Outcome("fail", "http_400")):
         process(request, django_capture_on_commit_callbacks)
-    sweeps.sweep()  # told once
+    services.sweep()  # told once
     job = ConnectorJob.objects.get(request=request)
     assert job.stuck_alerted_at is not None
 
@@ -421,6 +421,6 @@ def test_a_job_sent_again_after_an_alert_is_told_again_if_it_stalls_again(
     with mock.patch(SEND, return_value=Outcome("fail", "http_400")):
         services.dispatch(job_id=job.pk)
     mail.outbox.clear()
-    sweeps.alert_stuck_systems(timezone.now())
+    services.alert_stuck_systems(timezone.now())
 
     assert [m for m in mail.outbox if "stuck at a connected system" in m.subject]

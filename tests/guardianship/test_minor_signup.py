@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import ApiToken, Profile, User
-from accounts.signup_forms import SignupExtraForm
 from consent import ledger
 from consent.models import ConsentEvent, Decision
 from consent.services import consent_give
+from consent.signup_form import SignupExtraForm
 from guardianship.models import MinorAccount
 from tests.factories import ProfileFactory, PurposeFactory, StaffFactory, UserFactory
 from tests.guardianship.factories import MinorAccountFactory, signed_in, signup_data, years_ago

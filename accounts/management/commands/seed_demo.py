@@ -1,4 +1,5 @@
-"""Load demo data: a staff superuser with MFA ready and a demo user with a full profile.
+"""Load demo data: a staff superuser with MFA ready, a demo user with a full profile, and each
+app's part of the demo (accounts/demo.py: the policy and purposes, the connected systems).
 
 Idempotent: running it again changes nothing that is already there.
 """
@@ -6,7 +7,6 @@ Idempotent: running it again changes nothing that is already there.
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
@@ -18,8 +18,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import services
+from accounts.demo import add_demo_arguments, demo_parts
 from accounts.models import User
-from consent.seed import seed_consent_catalogue
 
 STAFF_EMAIL = "staff@example.com"
 DEMO_EMAIL = "demo@example.com"
@@ -39,24 +39,12 @@ class Command(BaseCommand):
             help="The port the portal is served on, to check it against PORTAL_URL (the printed "
             "links and those in e-mails follow PORTAL_URL).",
         )
-        parser.add_argument(
-            "--product-url",
-            default="",
-            help="Where the example product service answers (scripts/run.sh starts it).",
-        )
-        parser.add_argument(
-            "--product-secret-file", default="", help="A file holding its shared secret."
-        )
-        parser.add_argument("--support-dsn", default="", help="The support desk's database DSN.")
-        parser.add_argument(
-            "--product-keys-file",
-            default="",
-            help="Where to write the product service's PRODUCT_SERVICE_KEYS setting.",
-        )
+        add_demo_arguments(parser)
 
     @transaction.atomic
     def handle(self, *args: object, **options: object) -> None:
-        seed_consent_catalogue()  # policy 1.0, purposes, demo SDK list
+        for part in demo_parts(before_accounts=True):  # policy 1.0, purposes, demo SDK list
+            part.seed(None, options)
         staff = self._user(STAFF_EMAIL, STAFF_PASSWORD, superuser=True)
         if not Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists():
             TOTP.activate(staff, STAFF_TOTP_SECRET)
@@ -82,7 +70,11 @@ class Command(BaseCommand):
             actor=staff,
             data={"name": "Sam Staff", "birth_date": datetime.date(1985, 1, 1)},
         )
-        systems = self._connected_systems(staff, options)
+        lines = []
+        for part in demo_parts(before_accounts=False):  # the connected systems
+            text = part.seed(staff, options)
+            if part.label:
+                lines.append(f"  {part.label + ':':<13}{text}\n")
         codes = RecoveryCodes(Authenticator.objects.get(user=staff, type="recovery_codes"))
         # The links printed are those e-mails, receipts and manifests carry: PORTAL_URL, which
         # `make run` derives from HOST and PORT.
@@ -100,31 +92,8 @@ class Command(BaseCommand):
             f"  Staff admin: {base}/admin/       {STAFF_EMAIL} / {STAFF_PASSWORD}\n"
             f"               TOTP secret {STAFF_TOTP_SECRET} (add it to an authenticator app)\n"
             f"               or a recovery code: {', '.join(codes.get_unused_codes()[:2])}\n"
-            f"  API docs:    {base}/api/docs/\n"
-            f"  Connected:   {systems}\n"
+            f"  API docs:    {base}/api/docs/\n" + "".join(lines)
         )
-
-    def _connected_systems(self, staff: User, options: dict[str, object]) -> str:
-        """The example product service and support desk, when scripts/run.sh started them."""
-        url, dsn = str(options.get("product_url") or ""), str(options.get("support_dsn") or "")
-        secret_file = str(options.get("product_secret_file") or "")
-        from connectors.demo import demo_systems_disable, demo_systems_seed
-
-        if not (url and dsn and secret_file):
-            demo_systems_disable(actor=staff)
-            return "none (the example product service was not started)"
-
-        keys = demo_systems_seed(
-            actor=staff,
-            product_url=url,
-            secret=Path(secret_file).read_text().strip(),
-            dsn=dsn,
-        )
-        keys_file = str(options.get("product_keys_file") or "")
-        if keys_file:
-            Path(keys_file).write_text(keys + "\n")
-            Path(keys_file).chmod(0o600)
-        return f"Product at {url} (HTTP connector), Support desk (database connector)"
 
     def _user(self, email: str, password: str, *, superuser: bool) -> User:
         user = User.objects.filter(email=email).first()
