@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django import forms
+from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest
 
+from core import mail
 from core.collection import collection_stopped
 from core.crypto import field_fernet
 
@@ -27,6 +32,21 @@ class AccountAdapter(DefaultAccountAdapter):
         if len(email) > limit:
             raise forms.ValidationError(f"An e-mail address has at most {limit} characters.")
         return super().clean_email(email)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        # allauth's e-mails (address confirmation, password reset, sign-in codes) go through
+        # the one mail seam like every other: the same context, never to an erased address.
+        request = allauth_context.request
+        subject, body = mail.render(
+            template_prefix,
+            {
+                "request": request,
+                "email": email,
+                "current_site": get_current_site(request),
+                **context,
+            },
+        )
+        mail.send_rendered(self.format_email_subject(subject), body, [email])
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

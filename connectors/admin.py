@@ -17,9 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.models import User
-from core.admin_tools import VIEWED, ReadOnlyInline
-from core.audit import audit_append
-from core.models import Actor
+from core.admin_tools import AuditedViewMixin, ReadOnlyInline
 from requests_dsar.admin import add_request_inline
 
 from . import configuration, manual, services
@@ -314,7 +312,7 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(ManualTask)
-class ManualTaskAdmin(admin.ModelAdmin):
+class ManualTaskAdmin(AuditedViewMixin, admin.ModelAdmin):
     form = ManualTaskCompleteForm
     list_display = ("due_at", "system", "job_type", "request_link", "state", "completed_by")
     list_filter = (OpenFilter, "job__system")
@@ -387,26 +385,9 @@ class ManualTaskAdmin(admin.ModelAdmin):
             return format_html("<ul>{}</ul><p>Corrections:</p><ul>{}</ul>", rows, changes)
         return format_html("<ul>{}</ul>", rows)
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        task = (getattr(response, "context_data", None) or {}).get("original")
-        if request.method == "GET" and response.status_code == 200 and task is not None:
-            # Staff saw the subject's identifiers: recorded like every staff view of personal data.
-            audit_append(
-                action=VIEWED,
-                actor_user_id=request.user.pk,
-                actor_role=Actor.STAFF,
-                target_type="connectors.manualtask",
-                target_id=task.pk,
-                data={"user_id": task.job.request.subject_id, "path": request.path},
-            )
-        return response
+    def viewed_user_id(self, obj: ManualTask) -> int | None:
+        # Staff saw the subject's identifiers: recorded like every staff view of personal data.
+        return obj.job.request.subject_id
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         try:

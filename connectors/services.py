@@ -39,9 +39,9 @@ from core.audit import audit_append
 from core.models import Actor
 from core.registry import subject_hmac
 from requests_dsar import tasks as request_tasks
-from requests_dsar.models import DataSubjectRequest, RequestType, Status, VerificationMethod
+from requests_dsar.models import DataSubjectRequest, RequestType, Status
 from requests_dsar.notifications import warn_staff
-from requests_dsar.services import dsar_request_create, dsar_verify
+from requests_dsar.services import dsar_file_for_system
 
 from . import db_connector, http_connector, selectors, storage, vault
 from .http_connector import Outcome
@@ -273,22 +273,14 @@ def consent_withdrawal_push(
     serving = ConnectedSystem.objects.filter(enabled=True, purposes__key=purpose_key)
     if not any(RequestType.WITHDRAW_CONSENT in system.request_types for system in serving):
         return None
-    request, created = dsar_request_create(
+    return dsar_file_for_system(
         subject=user,
         requester=actor or user,
         type=RequestType.WITHDRAW_CONSENT,
         scope={"purposes": [purpose_key]},
-        notify_received=False,
+        reason="Filed by the portal when the consent was withdrawn: the systems serving the "
+        "purpose are told to stop.",
     )
-    if created:
-        dsar_verify(
-            request=request,
-            actor=None,
-            method=VerificationMethod.SYSTEM,
-            note="Filed by the portal when the consent was withdrawn: the systems serving "
-            "the purpose are told to stop.",
-        )
-    return request
 
 
 # --- Sending -----------------------------------------------------------------------------------

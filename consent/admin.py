@@ -22,6 +22,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.admin_tools import ChangeContextMixin
+
 from .kantara import PII_CATEGORIES, PURPOSE_CATEGORIES
 from .models import PolicyVersion, Purpose, ThirdParty
 from .policies import (
@@ -68,7 +70,7 @@ class PolicyVersionForm(forms.ModelForm):
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
+class PolicyVersionAdmin(ChangeContextMixin, admin.ModelAdmin):
     form = PolicyVersionForm
     list_display = (
         "version",
@@ -162,22 +164,11 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        obj = self.get_object(request, unquote(object_id))
-        extra = {
-            "can_publish": obj is not None
-            and not obj.is_published
-            and request.user.has_perm(PUBLISH),
-            "publish_url": reverse("admin:consent_policyversion_publish", args=[object_id]),
-            **(extra_context or {}),
+    def change_context(self, request: HttpRequest, obj: PolicyVersion) -> dict[str, Any]:
+        return {
+            "can_publish": not obj.is_published and request.user.has_perm(PUBLISH),
+            "publish_url": reverse("admin:consent_policyversion_publish", args=[obj.pk]),
         }
-        return super().change_view(request, object_id, form_url, extra)
 
     def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not request.user.has_perm(PUBLISH):

@@ -38,19 +38,27 @@ def owner_user_id(obj: models.Model) -> int | None:
     return None
 
 
-def audit_staff_view(request: HttpRequest, obj: models.Model) -> None:
+def audit_staff_view(
+    request: HttpRequest, obj: models.Model, *, user_id: int | None = None
+) -> None:
+    """Record that staff saw `obj`, a row of the data of user `user_id` (by default its owner,
+    `owner_user_id`)."""
     audit_append(
         action=VIEWED,
         actor_user_id=request.user.pk,
         actor_role=Actor.STAFF,
         target_type=obj._meta.label_lower,
         target_id=obj.pk,
-        data={"user_id": owner_user_id(obj), "path": request.path},
+        data={"user_id": user_id or owner_user_id(obj), "path": request.path},
     )
 
 
 class AuditedViewMixin(admin.ModelAdmin):
-    """Put first in a ModelAdmin's bases for a model holding a user's personal data."""
+    """Put first in a ModelAdmin's bases for a model holding a user's personal data. Override
+    `viewed_user_id` for rows whose owner is not their `user` or `subject`."""
+
+    def viewed_user_id(self, obj: Any) -> int | None:
+        return owner_user_id(obj)
 
     def change_view(
         self,
@@ -63,7 +71,7 @@ class AuditedViewMixin(admin.ModelAdmin):
         context = getattr(response, "context_data", None) or {}
         original = context.get("original")
         if request.method == "GET" and response.status_code == 200 and original is not None:
-            audit_staff_view(request, original)
+            audit_staff_view(request, original, user_id=self.viewed_user_id(original))
         return response
 
     def changelist_view(
@@ -86,7 +94,7 @@ class AuditedViewMixin(admin.ModelAdmin):
 class ChangeContextMixin(admin.ModelAdmin):
     """A change page whose context grows from its row: override `change_context`."""
 
-    def change_context(self, request: HttpRequest, obj: models.Model) -> dict[str, Any]:
+    def change_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         return {}
 
     def change_view(

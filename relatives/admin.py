@@ -38,7 +38,7 @@ from django.utils.safestring import SafeString
 
 from accounts.models import Profile
 from core import uploads
-from core.admin_tools import VIEWED, RecordAdminMixin
+from core.admin_tools import AuditedViewMixin, RecordAdminMixin, audit_staff_view
 from core.audit import audit_append
 from core.models import Actor
 from relatives import services as relatives
@@ -136,7 +136,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(RelativeCase)
-class RelativeCaseAdmin(RecordAdminMixin, admin.ModelAdmin):
+class RelativeCaseAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
     list_display = ["reference", "received", "relationship", "asked", "account", "state", "due"]
     list_display_links = ["reference"]
     list_filter = [StateFilter, "asked", "relationship"]
@@ -282,45 +282,10 @@ class RelativeCaseAdmin(RecordAdminMixin, admin.ModelAdmin):
     def erasure_link(self, obj: RelativeCase) -> SafeString | str:
         return self._request_link(obj.erasure_request)
 
-    # --- Auditing every view
+    # --- Auditing every view (AuditedViewMixin): the case is the deceased's data
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        original = (getattr(response, "context_data", None) or {}).get("original")
-        if request.method == "GET" and response.status_code == 200 and original is not None:
-            self._audit_view(request, original)
-        return response
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        response = super().changelist_view(request, extra_context)
-        changelist = (getattr(response, "context_data", None) or {}).get("cl")
-        if request.method == "GET" and response.status_code == 200 and changelist is not None:
-            audit_append(
-                action=VIEWED,
-                actor_user_id=request.user.pk,
-                actor_role=Actor.STAFF,
-                target_type=self.model._meta.label_lower,
-                data={"rows": len(changelist.result_list), "path": request.path},
-            )
-        return response
-
-    def _audit_view(self, request: HttpRequest, case: RelativeCase) -> None:
-        audit_append(
-            action=VIEWED,
-            actor_user_id=request.user.pk,
-            actor_role=Actor.STAFF,
-            target_type=self.model._meta.label_lower,
-            target_id=case.pk,
-            data={"user_id": case.deceased_id, "path": request.path},
-        )
+    def viewed_user_id(self, obj: RelativeCase) -> int | None:
+        return obj.deceased_id
 
     # --- Buttons: approve, deny
 
@@ -402,7 +367,7 @@ class RelativeCaseAdmin(RecordAdminMixin, admin.ModelAdmin):
                 self.message_user(request, done, messages.SUCCESS)
                 return HttpResponseRedirect(change_url)
         elif request.method == "GET":
-            self._audit_view(request, obj)
+            audit_staff_view(request, obj, user_id=self.viewed_user_id(obj))
         context = {
             **self.admin_site.each_context(request),
             "title": f"{'Approve' if decision == 'approve' else 'Deny'}: {obj}",

@@ -146,10 +146,39 @@ def _close_other_requests(request: DataSubjectRequest) -> None:
 # --- Steps -------------------------------------------------------------------------------------
 
 
-def _send_confirmation_once(request: DataSubjectRequest) -> None:
+def retained_summary(request: DataSubjectRequest) -> list[tuple[str, str]]:
+    """What the erasure keeps, as the confirmation names it: (category, legal basis), sorted."""
+    return sorted(
+        {
+            (entry.label, entry.retention.legal_basis)
+            for entry in retained_categories(request)
+            if entry.retention is not None
+        }
+    )
+
+
+def confirmation_sent(request: DataSubjectRequest) -> bool:
+    """Whether the erasure's confirmation went out (the engine's, or a caller's own words)."""
     scope = DataSubjectRequest.objects.values_list("scope", flat=True).get(pk=request.pk)
-    if scope.get(CONFIRMATION_SENT):
-        request.scope = scope
+    request.scope = scope
+    return bool(scope.get(CONFIRMATION_SENT))
+
+
+def mark_confirmation_sent(request: DataSubjectRequest) -> None:
+    """Record that the confirmation went out, so a re-run does not send it again."""
+    with transaction.atomic():
+        scope = (
+            DataSubjectRequest.objects.select_for_update()
+            .values_list("scope", flat=True)
+            .get(pk=request.pk)
+        )
+        scope = {**scope, CONFIRMATION_SENT: timezone.now().isoformat()}
+        DataSubjectRequest.objects.filter(pk=request.pk).update(scope=scope)
+    request.scope = scope
+
+
+def _send_confirmation_once(request: DataSubjectRequest) -> None:
+    if confirmation_sent(request):
         return
     subject = request.subject
     if representatives.subject_not_written_to(request):
@@ -161,28 +190,15 @@ def _send_confirmation_once(request: DataSubjectRequest) -> None:
         recipient = notifications.recipient_for(request)  # the requester, if someone else filed
         if recipient:
             addresses.append(recipient)
-    retained = {
-        (entry.label, entry.retention.legal_basis)
-        for entry in retained_categories(request)
-        if entry.retention is not None
-    }
     try:
         notifications.send_erasure_confirmation(
-            request=request, to=addresses, retained=sorted(retained)
+            request=request, to=addresses, retained=retained_summary(request)
         )
     except Exception as exc:  # SMTP errors quote the refused address
         raise ErasureError(
             f"The confirmation e-mail could not be sent ({type(exc).__name__})."
         ) from None
-    with transaction.atomic():
-        scope = (
-            DataSubjectRequest.objects.select_for_update()
-            .values_list("scope", flat=True)
-            .get(pk=request.pk)
-        )
-        scope = {**scope, CONFIRMATION_SENT: timezone.now().isoformat()}
-        DataSubjectRequest.objects.filter(pk=request.pk).update(scope=scope)
-    request.scope = scope
+    mark_confirmation_sent(request)
 
 
 # A system's confirmation kept as written only when it reads as a reference ("erasure-4411"):

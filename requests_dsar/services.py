@@ -275,20 +275,65 @@ def dsar_code_check(*, request: DataSubjectRequest, code: str) -> str:
 
 @transaction.atomic
 def dsar_verify(
-    *, request: DataSubjectRequest, actor: User | None, method: str, note: str = ""
+    *,
+    request: DataSubjectRequest,
+    actor: User | None,
+    method: str,
+    note: str = "",
+    cool_off: bool = True,
+    queue: bool = True,
+    notify: bool = True,
 ) -> DataSubjectRequest:
-    """Identity is verified: the clock starts, and the work is queued."""
+    """Identity is verified: the clock starts, the requester is told (unless `notify=False`)
+    and the work is queued (unless `queue=False`: the caller queues it, and the sweep does if
+    it never comes). A deletion waits its cool-off first, unless `cool_off=False`."""
     now = timezone.now()
     updates: dict[str, Any] = {
         "verified_at": now,
         "verification_method": method,
         "due_at": deadlines.due_at(now, request.jurisdiction),
     }
-    if request.type == RequestType.DELETE:
+    if request.type == RequestType.DELETE and cool_off:
         updates["act_after"] = now + datetime.timedelta(days=settings.DSAR_ERASURE_COOL_OFF_DAYS)
     reason = note or str(VerificationMethod(method).label)
-    dsar_transition(request=request, to=Status.PENDING, actor=actor, reason=reason, **updates)
-    _enqueue_processing(request.pk)
+    dsar_transition(
+        request=request, to=Status.PENDING, actor=actor, reason=reason, notify=notify, **updates
+    )
+    if queue:
+        _enqueue_processing(request.pk)
+    return request
+
+
+def dsar_file_for_system(
+    *,
+    subject: User,
+    type: str,
+    reason: str,
+    scope: Mapping[str, Any] | None = None,
+    requester: User | None = None,
+    cool_off: bool = True,
+    queue: bool = True,
+    notify: bool = True,
+) -> DataSubjectRequest:
+    """A request the portal files itself (a minor's erasure no guardian approved, a consent
+    withdrawal pushed to connected systems): filed and verified by the same services as a
+    user's, its deadline the same, verified as *Started by the portal itself* with `reason` in
+    its history. No "received" e-mail: the person is told it is under way (or, with
+    `notify=False`, in the caller's own words). The same request already open is joined, and
+    verified if it was not yet."""
+    request, _created = dsar_request_create(
+        subject=subject, requester=requester, type=type, scope=scope, notify_received=False
+    )
+    if request.status == Status.IDENTITY_UNVERIFIED:
+        dsar_verify(
+            request=request,
+            actor=None,
+            method=VerificationMethod.SYSTEM,
+            note=reason,
+            cool_off=cool_off,
+            queue=queue,
+            notify=notify,
+        )
     return request
 
 

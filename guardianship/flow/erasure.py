@@ -32,10 +32,9 @@ from guardianship.flow.common import (
 from guardianship.flow.entry import minor_wait_end_at_majority
 from guardianship.flow.steps import guardian_second_confirmation_send
 from guardianship.models import GuardianDocument, Guardianship, MinorAccount
-from requests_dsar import deadlines
+from requests_dsar import erasure
 from requests_dsar import services as dsar
-from requests_dsar.erasure import CONFIRMATION_SENT, retained_categories
-from requests_dsar.models import DataSubjectRequest, RequestType, Status, VerificationMethod
+from requests_dsar.models import RequestType
 from requests_dsar.tasks import process_request
 
 
@@ -64,24 +63,19 @@ def minor_erasure_start(*, minor_account_id: int, reason: str) -> Any:
     Guardianship.objects.filter(minor_id=account.user_id, status__in=UNDECIDED).update(
         status=Guardianship.Status.EXPIRED, invitation_nonce=new_nonce()
     )
-    request, _created = dsar.dsar_request_create(
-        subject=account.user, requester=None, type=RequestType.DELETE, notify_received=False
+    # No cool-off (the decision period was it); queued once the minor is told, in the
+    # guardian flow's own words.
+    request = dsar.dsar_file_for_system(
+        subject=account.user,
+        type=RequestType.DELETE,
+        reason=(
+            "No guardian approved this minor's account (privacy policy, Protection of "
+            "Minors): the system erases it."
+        ),
+        cool_off=False,
+        queue=False,
+        notify=False,
     )
-    if request.status == Status.IDENTITY_UNVERIFIED:
-        now = timezone.now()
-        dsar.dsar_transition(
-            request=request,
-            to=Status.PENDING,
-            actor=None,
-            reason=(
-                "No guardian approved this minor's account (privacy policy, Protection of "
-                "Minors): the system erases it."
-            ),
-            notify=False,
-            verified_at=now,
-            verification_method=VerificationMethod.SYSTEM,
-            due_at=deadlines.due_at(now, request.jurisdiction),
-        )
     account.status = MinorAccount.Status.ERASING
     account.erasure_request = request
     account.save(update_fields=["status", "erasure_request"])
@@ -108,32 +102,17 @@ def minor_erasure_notify(*, minor_account_id: int, reason: str) -> None:
     if account is None or account.erasure_request is None:
         return
     request = account.erasure_request
-    if not request.scope.get(CONFIRMATION_SENT) and mail.is_deliverable(account.user.email):
-        retained = sorted(
-            {
-                (entry.label, entry.retention.legal_basis)
-                for entry in retained_categories(request)
-                if entry.retention is not None
-            }
-        )
+    if not erasure.confirmation_sent(request) and mail.is_deliverable(account.user.email):
         mail.send(
             "accounts/minor/email/erasure",
             {
                 "declined": reason == ErasureReason.DECLINED,
                 "reference": request.reference,
-                "retained": retained,
+                "retained": erasure.retained_summary(request),
             },
             account.user.email,
         )
-        with transaction.atomic():
-            scope = (
-                DataSubjectRequest.objects.select_for_update()
-                .values_list("scope", flat=True)
-                .get(pk=request.pk)
-            )
-            DataSubjectRequest.objects.filter(pk=request.pk).update(
-                scope={**scope, CONFIRMATION_SENT: timezone.now().isoformat()}
-            )
+        erasure.mark_confirmation_sent(request)
     process_request.delay(request.pk)
 
 

@@ -25,6 +25,27 @@ def test_a_password_reset_link_sets_a_new_password(client, user):
     assert user.check_password(NEW_PASSWORD)
 
 
+def test_account_mails_go_through_the_one_seam_with_the_companys_prefix(client, user, settings):
+    client.post(reverse("account_reset_password"), {"email": user.email})
+    (sent,) = mail.outbox
+    assert sent.subject.startswith(f"[{settings.COMPANY_NAME}] ")
+    assert sent.to == [user.email]
+
+
+def test_an_account_mail_is_never_written_to_an_address_an_erasure_left(rf):
+    from allauth.core import context
+
+    from accounts.adapters import AccountAdapter
+
+    with context.request_context(rf.get("/")):
+        AccountAdapter().send_mail(
+            "account/email/password_reset_key",
+            "erased-1a2b@erased.invalid",
+            {"password_reset_url": "http://testserver/x/", "user": None},
+        )
+    assert mail.outbox == []
+
+
 def test_a_reset_request_for_an_unknown_address_reveals_nothing(client):
     response = client.post(reverse("account_reset_password"), {"email": "nobody@example.org"})
     assert response.status_code == 302
