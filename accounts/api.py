@@ -12,6 +12,9 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core import api_docs
+from core.api_docs import ERRORS
+
 from . import selectors, services
 from .models import User
 from .serializers import (
@@ -27,15 +30,7 @@ def _user(request: Request) -> User:
     return cast(User, request.user)
 
 
-ERRORS = {
-    401: OpenApiResponse(description="Not signed in."),
-    403: OpenApiResponse(description="Not allowed."),
-}
-INPUT_ERRORS = {
-    **ERRORS,
-    400: OpenApiResponse(description="Invalid input; the body names each field's problem."),
-    415: OpenApiResponse(description="Only application/json is accepted."),
-}
+INPUT_ERRORS = {**ERRORS, **api_docs.INPUT_ERRORS}
 
 
 @extend_schema(tags=["account"], responses={200: AccountSerializer, **ERRORS})

@@ -24,6 +24,7 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from core.audit import audit_staff_action
+from core.models import MAX_ID
 from core.registry import registry
 from notices import services
 from notices.audience import MAX_LISTED_USERS, audience_users, reachable_users, validate_audience
@@ -34,7 +35,6 @@ from .models import Incident, IncidentUpdate
 # An uploaded list of user ids: a text or CSV file of ids, nothing else.
 MAX_ID_FILE_BYTES = 20 * 2**20
 ID_HEADERS = frozenset({"id", "ids", "user", "userid", "user_id", "user id"})
-MAX_ID = 2**63 - 1
 ID_LOOKUP_CHUNK = 5000
 NOT_TEXT = "The file is not a text file: upload a .txt or .csv file with one user id per line."
 # Fields of an incident that make up its notice: fixed once the notice is sent.

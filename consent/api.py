@@ -28,6 +28,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.models import User
+from core.api_docs import ERRORS, INPUT_ERRORS
 
 from . import receipts, selectors, services
 from .authentication import HasServiceScope, ServiceTokenAuthentication
@@ -49,14 +50,6 @@ from .serializers import (
 from .throttling import ServiceTokenThrottle
 
 TAGS = ["consent"]
-ERRORS = {
-    401: OpenApiResponse(description="Not signed in."),
-    403: OpenApiResponse(description="Not allowed."),
-}
-INPUT_ERRORS = {
-    400: OpenApiResponse(description="Invalid input; the body says what is wrong."),
-    415: OpenApiResponse(description="Only application/json is accepted."),
-}
 SERVICE_ERRORS = {
     401: OpenApiResponse(description="No valid `Authorization: Service <token>` header."),
     403: OpenApiResponse(description="The service token lacks the `consent:check` scope."),

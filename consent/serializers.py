@@ -8,11 +8,11 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.models import MAX_ID
+
 from .models import ConsentActor, ConsentEvent, Decision, LegalBasis, Method, Purpose, ThirdParty
 from .selectors import CheckResult, PurposeStatus
 
-# User ids are database integers: anything past this would be an error there, not a 404.
-MAX_ID = 2**63 - 1
 # The longest purpose key a check accepts.
 CHECK_KEY_MAX_LENGTH = 50
 # A batch check asks at most this many (user, purpose) pairs.

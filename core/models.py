@@ -12,6 +12,10 @@ from django.utils.translation import gettext_lazy as _
 
 from .append_only import AppendOnlyModel
 
+# Ids beyond the database's integer range cannot exist: looking one up would be an error there,
+# so a lookup past it answers "not found" without asking.
+MAX_ID = 2**63 - 1
+
 
 class Actor(models.TextChoices):
     REQUESTER = "requester", _("Requester")

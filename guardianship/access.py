@@ -15,11 +15,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
+from core.models import MAX_ID
 from guardianship.models import Guardianship, MinorAccount
 from requests_dsar.models import DataSubjectRequest, RequestType
-
-# User ids are database integers: anything past this would be an error there, not a 404.
-MAX_ID = 2**63 - 1
 
 # What a guardian may ask for on a minor's behalf (the issue: "requests filed for them (copy,
 # delete)").

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from consent import selectors as consent_selectors
 from consent import services as consent_services
+from core.api_docs import ERRORS, INPUT_ERRORS, not_found
 from guardianship import access as guardian_access
 from guardianship import services as guardian_services
 from guardianship.models import Guardianship
@@ -38,15 +39,7 @@ from requests_dsar.models import DataSubjectRequest
 from requests_dsar.serializers import RequestSerializer
 
 TAGS = ["guardian"]
-ERRORS = {
-    401: OpenApiResponse(description="Not signed in."),
-    403: OpenApiResponse(description="Not allowed."),
-}
-NOT_YOURS = {404: OpenApiResponse(description="No such minor in your care.")}
-INPUT_ERRORS = {
-    400: OpenApiResponse(description="Invalid input; the body names each field's problem."),
-    415: OpenApiResponse(description="Only application/json is accepted."),
-}
+NOT_YOURS = not_found("No such minor in your care.")
 
 
 class AlreadyOpen(APIException):

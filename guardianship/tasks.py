@@ -7,21 +7,12 @@ these tasks, so each task imports the step it runs when it runs.
 
 from __future__ import annotations
 
-import smtplib
 from typing import Any
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from core.tasks import DATABASE_ERRORS, mail_task, periodic_task
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=3,
-    time_limit=600,
-    soft_time_limit=540,
-)
+@periodic_task(retry_on=DATABASE_ERRORS, time_limit=600, soft_time_limit=540)
 def end_guardianships_at_majority() -> None:
     """Daily: end the guardianship of every minor who reached the age. Idempotent."""
     from .lifecycle import guardianships_end_due
@@ -29,40 +20,31 @@ def end_guardianships_at_majority() -> None:
     guardianships_end_due()
 
 
-MAIL_RETRY = (smtplib.SMTPException, OSError, OperationalError, InterfaceError)
-MAIL_TASK: dict[str, Any] = {
-    "acks_late": True,
-    "autoretry_for": MAIL_RETRY,
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "max_retries": 8,
-    "time_limit": 60,
-    "soft_time_limit": 45,
-}
+MAIL_TASK: dict[str, Any] = {"max_retries": 8, "time_limit": 60, "soft_time_limit": 45}
 
 
-@shared_task(**MAIL_TASK)
+@mail_task(**MAIL_TASK)
 def send_guardian_email(guardianship_id: int, kind: str) -> None:
     from .flow import guardian_email_send
 
     guardian_email_send(guardianship_id=guardianship_id, kind=kind)
 
 
-@shared_task(**MAIL_TASK)
+@mail_task(**MAIL_TASK)
 def send_guardian_second_confirmation(guardianship_id: int) -> None:
     from .flow import guardian_second_confirmation_send
 
     guardian_second_confirmation_send(guardianship_id=guardianship_id)
 
 
-@shared_task(**MAIL_TASK)
+@mail_task(**MAIL_TASK)
 def send_minor_email(minor_account_id: int, kind: str) -> None:
     from .flow import minor_email_send
 
     minor_email_send(minor_account_id=minor_account_id, kind=kind)
 
 
-@shared_task(**{**MAIL_TASK, "time_limit": 120, "soft_time_limit": 100})
+@mail_task(**{**MAIL_TASK, "time_limit": 120, "soft_time_limit": 100})
 def notify_minor_erasure(minor_account_id: int, reason: str) -> None:
     """Tell the minor their account is erased and why, then queue the erasure."""
     from .flow import minor_erasure_notify
@@ -70,14 +52,7 @@ def notify_minor_erasure(minor_account_id: int, reason: str) -> None:
     minor_erasure_notify(minor_account_id=minor_account_id, reason=reason)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=3,
-    time_limit=600,
-    soft_time_limit=540,
-)
+@periodic_task(retry_on=DATABASE_ERRORS, time_limit=600, soft_time_limit=540)
 def sweep_minor_accounts() -> None:
     """Periodic: erase minors' accounts no guardian approved in time; send due second
     confirmations. Idempotent."""

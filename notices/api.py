@@ -17,6 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from core.api_docs import ERRORS, INPUT_ERRORS, not_found
+from core.models import MAX_ID
 
 from . import services
 from .models import Message
@@ -30,17 +32,7 @@ from .serializers import (
 )
 
 TAGS = ["inbox"]
-ERRORS = {
-    401: OpenApiResponse(description="Not signed in."),
-    403: OpenApiResponse(description="Not allowed."),
-}
-INPUT_ERRORS = {
-    400: OpenApiResponse(description="Invalid input; the body says what is wrong."),
-    415: OpenApiResponse(description="Only application/json is accepted."),
-}
-NOT_FOUND = {404: OpenApiResponse(description="No such message of yours.")}
-# Ids beyond the database's integer range cannot exist; looking them up would be an error there.
-MAX_ID = 2**63 - 1
+NOT_FOUND = not_found("No such message of yours.")
 
 
 def _user(request: Request) -> User:

@@ -4,41 +4,27 @@ from __future__ import annotations
 
 import time
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from core.tasks import RETRYABLE as TRANSIENT
+from core.tasks import durable_task, mail_task, periodic_task
 
 from .fanout import TransientSendError
 
-# A lost database, broker or mail connection (smtplib's errors are OSErrors), or a mail server
-# that could not take a message now: retried with backoff.
-RETRYABLE = (OperationalError, InterfaceError, OSError, TransientSendError)
+# A lost database, broker or mail connection, or a mail server that could not take a message
+# now: retried with backoff.
+RETRYABLE = (*TRANSIENT, TransientSendError)
 # A fan-out task hands over to a fresh one after this long, well inside its time limit.
 SLICE_SECONDS = 240
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=10,
-)
+@durable_task(retry_on=RETRYABLE)
 def send_message_email(message_id: int) -> None:
     from .fanout import send_message_email as send
 
     send(message_id)
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=10,
-    soft_time_limit=SLICE_SECONDS + 240,
-    time_limit=SLICE_SECONDS + 300,
+@durable_task(
+    retry_on=RETRYABLE, soft_time_limit=SLICE_SECONDS + 240, time_limit=SLICE_SECONDS + 300
 )
 def fan_out_broadcast(broadcast_id: int) -> None:
     """Deliver a broadcast batch by batch (resumable, never twice to one user)."""
@@ -51,7 +37,7 @@ def fan_out_broadcast(broadcast_id: int) -> None:
             return
 
 
-@shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=3)
+@periodic_task(retry_on=RETRYABLE)
 def sweep_notices() -> None:
     """Periodic: restart broadcasts whose task was lost and send e-mails left pending."""
     from .fanout import broadcasts_stalled, single_emails_stalled
@@ -62,15 +48,7 @@ def sweep_notices() -> None:
         send_message_email.delay(message_id)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-    time_limit=60,
-    soft_time_limit=45,
-)
+@mail_task(retry_on=RETRYABLE, max_retries=8, time_limit=60, soft_time_limit=45)
 def notify_new_sign_in(login_event_id: int) -> None:
     from .security import new_device_notify
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.typing import AuthenticatedHttpRequest
+from core.models import MAX_ID
 from core.request_info import safe_next
 
 from . import services
@@ -36,8 +37,6 @@ from .forms import (
 from .models import Category, Message
 
 INBOX_PAGE_SIZE = 20
-# Ids beyond the database's integer range cannot exist; looking them up would be an error there.
-MAX_ID = 2**63 - 1
 LINK_SCHEMES = frozenset({"", "http", "https"})
 
 ACTION_DONE = {

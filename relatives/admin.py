@@ -12,24 +12,21 @@ the decision is taken here, where the proof and the arrangement are.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
 from django.db.models import F, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
@@ -38,7 +35,7 @@ from django.utils.safestring import SafeString
 
 from accounts.models import Profile
 from core import uploads
-from core.admin_tools import AuditedViewMixin, RecordAdminMixin, audit_staff_view
+from core.admin_tools import ObjectAction, ObjectActionsMixin, RecordAdminMixin
 from core.audit import audit_append
 from core.models import Actor
 from relatives import services as relatives
@@ -48,7 +45,6 @@ from requests_dsar.admin_actions import (
     DENY,
     STAFF_ACTIONS,
     DenyForm,
-    add_form_errors,
     due_badge,
 )
 from requests_dsar.models import DataSubjectRequest, Status
@@ -107,6 +103,46 @@ class ApproveForm(forms.Form):
     )
 
 
+def _awaiting(case: RelativeCase) -> bool:
+    return case.request is not None and case.request.status == Status.AWAITING_APPROVAL
+
+
+def _deny(case: RelativeCase, actor: Any, form: forms.Form) -> None:
+    relatives.relative_case_deny(
+        case=case,
+        actor=actor,
+        reason=form.cleaned_data["reason"],
+        exemption=form.cleaned_data["exemption"],
+        note=form.cleaned_data["note"],
+    )
+
+
+# A privacy officer's decisions on a case: approving needs the documents in order.
+DECISIONS = {
+    a.name: a
+    for a in [
+        ObjectAction(
+            name="approve",
+            label="Approve",
+            permissions=(APPROVE,),
+            available=lambda case: _awaiting(case) and not relatives.case_problem(case),
+            form=lambda case, data: ApproveForm(data),
+            run=lambda case, actor, form: relatives.relative_case_approve(case=case, actor=actor),
+            done="Approved: the account is memorialized and the request is queued.",
+        ),
+        ObjectAction(
+            name="deny",
+            label="Deny",
+            permissions=(DENY,),
+            available=_awaiting,
+            form=lambda case, data: DenyForm(data),
+            run=_deny,
+            done="Denied: the relative is told why.",
+        ),
+    ]
+}
+
+
 # --- Filters ------------------------------------------------------------------------------------
 
 
@@ -136,7 +172,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(RelativeCase)
-class RelativeCaseAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
+class RelativeCaseAdmin(RecordAdminMixin, ObjectActionsMixin, admin.ModelAdmin):
     list_display = ["reference", "received", "relationship", "asked", "account", "state", "due"]
     list_display_links = ["reference"]
     list_filter = [StateFilter, "asked", "relationship"]
@@ -146,7 +182,9 @@ class RelativeCaseAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
     show_full_result_count = False
     actions = None
     change_form_template = "relatives/admin/change_form.html"
-    decide_template = "relatives/admin/decide.html"
+    action_route = "decide"
+    action_template = "relatives/admin/decide.html"
+    refusals = (TransitionNotAllowed,)
     fieldsets = [
         ("The user's own arrangement", {"fields": ["arrangement_box"]}),
         (
@@ -293,11 +331,6 @@ class RelativeCaseAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [
             path(
-                "<path:object_id>/decide/<str:decision>/",
-                self.admin_site.admin_view(self.decide_view),
-                name="{}_{}_decide".format(*info),
-            ),
-            path(
                 "document/<str:token>/",
                 self.admin_site.admin_view(self.document_view),
                 name="{}_{}_document".format(*info),
@@ -305,98 +338,23 @@ class RelativeCaseAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _decisions(self, request: HttpRequest, obj: RelativeCase) -> list[dict[str, str]]:
-        if obj.request is None or obj.request.status != Status.AWAITING_APPROVAL:
-            return []
-        found = []
-        if request.user.has_perm(APPROVE) and not relatives.case_problem(obj):
-            found.append({"label": "Approve", "name": "approve"})
-        if request.user.has_perm(DENY):
-            found.append({"label": "Deny", "name": "deny"})
-        return found
+    def object_actions(self) -> Mapping[str, ObjectAction]:
+        return DECISIONS
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Any = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            context["documents"] = self._documents(request, obj)
-            context["document_link_minutes"] = DOCUMENT_LINK_SECONDS // 60
-            context["decisions"] = [
-                {**d, "url": self._decide_url(obj, d["name"])}
-                for d in self._decisions(request, obj)
-            ]
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def unavailable_message(self, obj: RelativeCase, action: ObjectAction) -> str:
+        return "This case cannot be decided that way now."
 
-    def _decide_url(self, obj: RelativeCase, decision: str) -> str:
-        return reverse("admin:relatives_relativecase_decide", args=[obj.pk, decision])
+    def object_action_context(
+        self, request: HttpRequest, obj: RelativeCase, action: ObjectAction
+    ) -> dict[str, Any]:
+        return {"arrangement": self.arrangement_box(obj), "due": self.due(obj)}
 
-    def decide_view(self, request: HttpRequest, object_id: str, decision: str) -> HttpResponse:
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None or decision not in ("approve", "deny"):
-            raise Http404
-        needed = APPROVE if decision == "approve" else DENY
-        if not self.has_view_permission(request, obj) or not request.user.has_perm(needed):
-            raise PermissionDenied
-        change_url = reverse("admin:relatives_relativecase_change", args=[obj.pk])
-        if decision not in {d["name"] for d in self._decisions(request, obj)}:
-            self.message_user(request, "This case cannot be decided that way now.", messages.ERROR)
-            return HttpResponseRedirect(change_url)
-        data = request.POST if request.method == "POST" else None
-        form: forms.Form = ApproveForm(data) if decision == "approve" else DenyForm(data)
-        if request.method == "POST" and form.is_valid():
-            try:
-                self._decide(obj, decision, request, form)
-            except ValidationError as error:
-                self.message_user(request, " ".join(error.messages), messages.ERROR)
-                add_form_errors(form, error)
-            except TransitionNotAllowed as error:
-                self.message_user(request, str(error), messages.ERROR)
-                return HttpResponseRedirect(change_url)
-            else:
-                done = (
-                    "Approved: the account is memorialized and the request is queued."
-                    if decision == "approve"
-                    else "Denied: the relative is told why."
-                )
-                self.message_user(request, done, messages.SUCCESS)
-                return HttpResponseRedirect(change_url)
-        elif request.method == "GET":
-            audit_staff_view(request, obj, user_id=self.viewed_user_id(obj))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{'Approve' if decision == 'approve' else 'Deny'}: {obj}",
-            "opts": self.opts,
-            "original": obj,
-            "decision": decision,
-            "label": "Approve" if decision == "approve" else "Deny",
-            "form": form,
-            "change_url": change_url,
-            "arrangement": self.arrangement_box(obj),
-            "due": self.due(obj),
-            "media": self.media + form.media,
+    def change_context(self, request: HttpRequest, obj: RelativeCase) -> dict[str, Any]:
+        return {
+            **super().change_context(request, obj),
+            "documents": self._documents(request, obj),
+            "document_link_minutes": DOCUMENT_LINK_SECONDS // 60,
         }
-        return TemplateResponse(request, self.decide_template, context)
-
-    def _decide(
-        self, obj: RelativeCase, decision: str, request: HttpRequest, form: forms.Form
-    ) -> None:
-        actor: Any = request.user
-        if decision == "approve":
-            relatives.relative_case_approve(case=obj, actor=actor)
-            return
-        relatives.relative_case_deny(
-            case=obj,
-            actor=actor,
-            reason=form.cleaned_data["reason"],
-            exemption=form.cleaned_data["exemption"],
-            note=form.cleaned_data["note"],
-        )
 
     # --- Proof documents, through links signed for one staff member
 

@@ -15,7 +15,13 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from requests_dsar.downloads import archive_response, audit_download, read_link, refuse, sign_link
+from requests_dsar.downloads import (
+    archive_response,
+    audit_download,
+    linked_archive,
+    refuse,
+    sign_link,
+)
 from requests_dsar.export import ArchiveGone, archive_open_decrypted
 from requests_dsar.models import ExportArchive, Status
 
@@ -41,13 +47,10 @@ def relative_archive_download(request: HttpRequest, token: str) -> HttpResponseB
     The signed link is the relative's proof (they have no account): it was e-mailed only to the
     address they confirmed, and it expires. A link to any other archive is a 404.
     """
-    link = read_link(token, salt=RELATIVE_SALT)
-    if link is None:
-        return refuse(request, "tampered", None, 404)
-    archive_id, link_expired = link
-    archive = ExportArchive.objects.select_related("request").filter(pk=archive_id).first()
-    if archive is None:
-        return refuse(request, "unknown", None, 404)
+    found = linked_archive(request, token, salt=RELATIVE_SALT)
+    if isinstance(found, HttpResponseBase):
+        return found
+    archive, link_expired = found
     case = RelativeCase.objects.filter(
         request_id=archive.request_id, outcome=RelativeAsk.COPY, decided_at__isnull=False
     ).first()

@@ -7,12 +7,12 @@ way whether or not an account uses the address they gave (relatives.py explains 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,9 +24,10 @@ from accounts.forms import AfterDeathForm
 from accounts.selectors import profile_for
 from accounts.typing import AuthenticatedHttpRequest
 from core import ratelimit
+from core.forms import add_service_errors
 from relatives import services as relatives
 from requests_dsar.forms import CodeForm
-from requests_dsar.views import CODE_RESULTS, HOUR
+from requests_dsar.views import HOUR, code_page, too_many
 
 from .forms import RelativeRequestForm
 
@@ -35,20 +36,6 @@ STORAGE_FAILED = gettext_lazy(
     "We could not save your documents just now, and kept nothing. Please try again in a few "
     "minutes."
 )
-
-
-def _too_many(request: HttpRequest) -> HttpResponse:
-    response = render(request, "requests_dsar/public/too_many.html", status=429)
-    response["Retry-After"] = str(HOUR)
-    return response
-
-
-def _add_service_errors(form: BaseForm, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for name, errors in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
 
 
 @require_http_methods(["GET", "POST"])
@@ -73,14 +60,14 @@ def relative_request(request: HttpRequest) -> HttpResponse:
             key=form.cleaned_data["relative_email"].strip().lower(),
         )
         if not allowed:
-            return _too_many(request)
+            return too_many(request)
         try:
             case = relatives.relative_case_submit(claim=form.claim(), documents=form.documents())
         except relatives.DocumentStorageError:
             form.add_error(None, STORAGE_FAILED)
             status = 503
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return redirect("dsar_relatives:verify", case.public_id)
     if form.errors and status == 200:
@@ -93,37 +80,20 @@ def relative_request(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _verify_context(form: CodeForm, public_id: uuid.UUID) -> dict[str, object]:
-    return {
-        "form": form,
-        "code_minutes": settings.DSAR_CODE_TTL_MINUTES,
-        "resend_url": reverse("dsar_relatives:code_resend", args=[public_id]),
-    }
+def _verify_context(public_id: uuid.UUID) -> dict[str, Any]:
+    return {"resend_url": reverse("dsar_relatives:code_resend", args=[public_id])}
 
 
 @require_http_methods(["GET", "POST"])
 def relative_verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """The same page for every id; only a waiting case's right code confirms it."""
-    form = CodeForm(request.POST if request.method == "POST" else None)
-    context = _verify_context(form, public_id)
-    if request.method == "POST" and form.is_valid():
-        if not ratelimit.allow(
-            request,
-            scope="dsar-relative-code",
-            limit=settings.DSAR_PUBLIC_CODE_TRIES_PER_HOUR,
-            period=HOUR,
-        ):
-            return _too_many(request)
-        result = relatives.relative_code_check(public_id=public_id, code=form.cleaned_data["code"])
-        if result == "ok":
-            return render(request, "relatives/verified.html")
-        form.add_error("code", CODE_RESULTS[result])
-        context["result"] = result
-    return render(
+    """Only a waiting case's right code confirms it."""
+    return code_page(
         request,
-        "relatives/verify.html",
-        context,
-        status=400 if form.errors else 200,
+        scope="dsar-relative-code",
+        check=lambda code: relatives.relative_code_check(public_id=public_id, code=code),
+        template="relatives/verify.html",
+        verified_template="relatives/verified.html",
+        context=_verify_context(public_id),
     )
 
 
@@ -144,9 +114,14 @@ def relative_code_resend(request: HttpRequest, public_id: uuid.UUID) -> HttpResp
         key=str(public_id),
     )
     if not allowed:
-        return _too_many(request)
+        return too_many(request)
     relatives.relative_code_resend(public_id=public_id)
-    context = {**_verify_context(CodeForm(), public_id), "resent": True}
+    context = {
+        "form": CodeForm(),
+        "code_minutes": settings.DSAR_CODE_TTL_MINUTES,
+        **_verify_context(public_id),
+        "resent": True,
+    }
     return render(request, "relatives/verify.html", context)
 
 
@@ -165,7 +140,7 @@ def after_death_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             relatives.after_death_set(user=request.user, choice=form.cleaned_data["after_death"])
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Your wish for after your death is saved."))
             return redirect(reverse("dashboard:profile") + "#after-death")

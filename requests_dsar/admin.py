@@ -9,15 +9,14 @@ buttons. Pages showing a user's personal data are audited (AuditedViewMixin).
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -27,10 +26,11 @@ from accounts.selectors import profile_for
 from accounts.services import PROFILE_EDITABLE_FIELDS
 from core.admin_tools import (
     AuditedViewMixin,
+    ObjectAction,
+    ObjectActionsMixin,
     ReadOnlyAdmin,
     ReadOnlyInline,
     RecordAdminMixin,
-    audit_staff_view,
 )
 from requests_dsar.models import (
     OPEN_STATUSES,
@@ -50,7 +50,6 @@ from .admin_actions import (
     WORK,
     ConfirmForm,
     StaffAction,
-    add_form_errors,
     due_badge,
     is_correction,
     reference,
@@ -160,27 +159,18 @@ def add_request_inline(inline: type[admin.options.InlineModelAdmin[Any, Any]]) -
         _added_inlines.append(inline)
 
 
-class ErasureRecordInline(admin.StackedInline):
+class ErasureRecordInline(RecordAdminMixin, admin.StackedInline):
     model = ErasureRecord
     can_delete = False
     fields = ("performed_at", "subject_hash", "summary", "systems")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- The queue ------------------------------------------------------------------------------
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdmin):
+class DataSubjectRequestAdmin(RecordAdminMixin, ObjectActionsMixin, admin.ModelAdmin):
     list_display = ["reference", "type", "status", "subject_display", "received_at", "due"]
     list_display_links = ["reference"]
     list_filter = [DeadlineFilter, WorkFilter, "type", "status"]
@@ -190,8 +180,8 @@ class DataSubjectRequestAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdm
     ordering = [F("due_at").asc(nulls_last=True), "pk"]  # type: ignore[list-item]
     show_full_result_count = False
     actions = ["approve_selected", "retry_selected"]
-    change_form_template = "admin/requests_dsar/datasubjectrequest/change_form.html"
     action_template = "admin/requests_dsar/datasubjectrequest/staff_action.html"
+    refusals = (TransitionNotAllowed,)
     inlines = [
         RequestEventInline,
         RequestMessageInline,
@@ -353,84 +343,25 @@ class DataSubjectRequestAdmin(RecordAdminMixin, AuditedViewMixin, admin.ModelAdm
 
     # --- Buttons on the request's page, each leading to a small form
 
-    def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view(self.staff_action_view)
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path("<path:object_id>/act/<str:action>/", view, name="{}_{}_act".format(*info)),
-            *super().get_urls(),
-        ]
+    def object_actions(self) -> Mapping[str, ObjectAction]:
+        return STAFF_ACTIONS
 
-    def _action_url(self, obj: DataSubjectRequest, name: str) -> str:
-        info = self.opts.app_label, self.opts.model_name
-        return reverse(f"admin:{info[0]}_{info[1]}_act", args=[obj.pk, name])
-
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Any = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            context["staff_actions"] = [
-                {"label": a.label, "url": self._action_url(obj, a.name)}
-                for a in STAFF_ACTIONS.values()
-                if a.available(obj) and a.permitted(request.user, obj)
-            ]
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def staff_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
-        spec = STAFF_ACTIONS.get(action)
-        obj = self.get_object(request, unquote(object_id))
-        if spec is None or obj is None:
-            raise Http404
-        if not self.has_view_permission(request, obj) or not spec.permitted(request.user, obj):
-            raise PermissionDenied
-        change_url = reverse(
-            f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]
+    def unavailable_message(self, obj: DataSubjectRequest, action: ObjectAction) -> str:
+        return (
+            f"“{action.label}” is not possible while the request is "
+            f"{obj.get_status_display().lower()}."
         )
-        if not spec.available(obj):
-            self.message_user(
-                request,
-                f"“{spec.label}” is not possible while the request is "
-                f"{obj.get_status_display().lower()}.",
-                messages.ERROR,
-            )
-            return HttpResponseRedirect(change_url)
-        form = spec.form(obj, request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                spec.run(obj, request.user, form)  # type: ignore[arg-type]
-            except ValidationError as error:
-                self.message_user(request, " ".join(error.messages), messages.ERROR)
-                add_form_errors(form, error)
-            except TransitionNotAllowed as error:
-                self.message_user(request, str(error), messages.ERROR)
-                return HttpResponseRedirect(change_url)
-            else:
-                self.message_user(request, spec.done, messages.SUCCESS)
-                return HttpResponseRedirect(change_url)
-        elif request.method == "GET":
-            audit_staff_view(request, obj)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{spec.label}: {obj}",
-            "opts": self.opts,
-            "original": obj,
+
+    def object_action_context(
+        self, request: HttpRequest, obj: DataSubjectRequest, action: ObjectAction
+    ) -> dict[str, Any]:
+        return {
             "reference": reference(obj),
             "due": due_badge(obj),
-            "action": spec,
-            "form": form,
-            "change_url": change_url,
-            "media": self.media + form.media,
             "requested_changes": self.requested_changes(obj)
-            if spec.name == "approve" and is_correction(obj)
+            if action.name == "approve" and is_correction(obj)
             else "",
         }
-        return TemplateResponse(request, self.action_template, context)
 
     # --- Bulk actions on the queue
 

@@ -5,18 +5,17 @@ The admin (admin.py) draws a button per action and runs it; the rules stay in th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.models import User
+from core.admin_tools import ObjectAction
 
 from . import corrections, services
 from .models import DataSubjectRequest, DenialReason, LegalExemption, Status
@@ -178,16 +177,9 @@ def _approve(obj: DataSubjectRequest, actor: User, form: forms.Form) -> object:
     return services.dsar_approve(request=obj, actor=actor)
 
 
-@dataclass(frozen=True)
-class StaffAction:
-    name: str
-    label: str
-    permissions: tuple[str, ...]
-    available: Callable[[DataSubjectRequest], bool]
-    form: Callable[[DataSubjectRequest, Any], forms.Form]
-    run: Callable[[DataSubjectRequest, User, forms.Form], object]
-    done: str
-    help: str = ""
+class StaffAction(ObjectAction):
+    """A button on a request's page. Approving a correction also needs the permission to
+    record corrections."""
 
     def permitted(self, user: Any, obj: DataSubjectRequest) -> bool:
         needed = self.permissions
@@ -293,11 +285,3 @@ STAFF_ACTIONS = {
         ),
     ]
 }
-
-
-def add_form_errors(form: forms.Form, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, errors in error.error_dict.items():
-        form.add_error(name if name in form.fields else None, errors)

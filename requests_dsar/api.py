@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import User
+from core.api_docs import ERRORS, INPUT_ERRORS, not_found
 
 from . import followers, intake, selectors, services, systems
 from .models import DataSubjectRequest, RequestMessage, Status
@@ -36,15 +37,7 @@ from .workflow import DOWNLOADABLE, TransitionNotAllowed
 
 TAGS = ["requests"]
 
-ERRORS = {
-    401: OpenApiResponse(description="Not signed in."),
-    403: OpenApiResponse(description="Not allowed."),
-}
-NOT_FOUND = {404: OpenApiResponse(description="No such request of yours.")}
-INPUT_ERRORS = {
-    400: OpenApiResponse(description="Invalid input; the body names each field's problem."),
-    415: OpenApiResponse(description="Only application/json is accepted."),
-}
+NOT_FOUND = not_found("No such request of yours.")
 CONFLICT = {
     409: OpenApiResponse(description="The request's status does not allow this (e.g. closed).")
 }

@@ -135,16 +135,28 @@ def audit_download(
     )
 
 
-@require_GET
-def archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
-    """Serve the decrypted archive named by a signed link to its owner's session."""
-    link = read_link(token)
+def linked_archive(
+    request: HttpRequest, token: str, salt: str = SALT
+) -> tuple[ExportArchive, bool] | HttpResponseBase:
+    """(the archive, whether the link expired) that a link's token names, or the refusal
+    (audited) of a link we did not sign or whose archive is gone."""
+    link = read_link(token, salt=salt)
     if link is None:
         return refuse(request, "tampered", None, 404)
     archive_id, link_expired = link
     archive = ExportArchive.objects.select_related("request").filter(pk=archive_id).first()
     if archive is None:
         return refuse(request, "unknown", None, 404)
+    return archive, link_expired
+
+
+@require_GET
+def archive_download(request: HttpRequest, token: str) -> HttpResponseBase:
+    """Serve the decrypted archive named by a signed link to its owner's session."""
+    found = linked_archive(request, token)
+    if isinstance(found, HttpResponseBase):
+        return found
+    archive, link_expired = found
     if not request.user.is_authenticated:
         audit_download(request, "dsar.archive_download_refused", archive, reason="anonymous")
         return redirect_to_login(request.get_full_path())

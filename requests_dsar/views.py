@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable
 from typing import Any, cast
 
 from allauth.account.decorators import reauthentication_required
@@ -16,7 +17,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,6 +28,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.typing import AuthenticatedHttpRequest
 from core import ratelimit
+from core.forms import add_service_errors
 from core.models import Actor
 from core.registry import registry
 from requests_dsar import display, intake, selectors, services
@@ -83,16 +84,7 @@ def _detail_url(dsar: DataSubjectRequest, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _add_service_errors(form: BaseForm, exc: ValidationError) -> None:
-    """A service's ValidationError shown on the form: on its field when the form has one."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for name, errors in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
-
-
-def _too_many(request: HttpRequest) -> HttpResponse:
+def too_many(request: HttpRequest) -> HttpResponse:
     response = render(request, "requests_dsar/public/too_many.html", status=429)
     response["Retry-After"] = str(HOUR)
     return response
@@ -143,7 +135,7 @@ def request_create(request: AuthenticatedHttpRequest, request_type: str) -> Http
                 reauthenticated=True,
             )
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if created:
                 messages.success(
@@ -290,7 +282,7 @@ def request_message(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> 
                 request=dsar, author=request.user, body=form.cleaned_data["body"], from_staff=False
             )
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         except TransitionNotAllowed as exc:
             form.add_error(None, str(exc))
         else:
@@ -327,7 +319,7 @@ def request_code_resend(request: AuthenticatedHttpRequest, public_id: uuid.UUID)
     elif not ratelimit.allow(
         request, scope="dsar-code-resend", limit=5, period=HOUR, key=f"user:{request.user.pk}"
     ):
-        return _too_many(request)
+        return too_many(request)
     else:
         services.dsar_code_issue(request=dsar)
         messages.success(request, _("A new code is on its way to your e-mail address."))
@@ -435,7 +427,7 @@ def public_request(request: HttpRequest) -> HttpResponse:
             limit=settings.DSAR_PUBLIC_REQUESTS_PER_HOUR,
             period=HOUR,
         ):
-            return _too_many(request)
+            return too_many(request)
         public_id = intake.public_request_submit(
             email=form.cleaned_data["email"],
             type=form.cleaned_data["type"],
@@ -450,24 +442,40 @@ def public_request(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
-def public_verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """The same page for every id, real or not; only a real request's right code verifies."""
+def code_page(
+    request: HttpRequest,
+    *,
+    scope: str,
+    check: Callable[[str], str],
+    template: str,
+    verified_template: str,
+    context: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """A signed-out page that asks for an e-mailed code: the same page for every id, real or
+    not. `check(code)` answers "ok" or a CODE_RESULTS key; the tries are rate-limited per
+    address under `scope`."""
     form = CodeForm(request.POST if request.method == "POST" else None)
-    context: dict[str, Any] = {"form": form, "code_minutes": settings.DSAR_CODE_TTL_MINUTES}
+    context = {"form": form, "code_minutes": settings.DSAR_CODE_TTL_MINUTES, **(context or {})}
     if request.method == "POST" and form.is_valid():
         if not ratelimit.allow(
-            request,
-            scope="dsar-public-code",
-            limit=settings.DSAR_PUBLIC_CODE_TRIES_PER_HOUR,
-            period=HOUR,
+            request, scope=scope, limit=settings.DSAR_PUBLIC_CODE_TRIES_PER_HOUR, period=HOUR
         ):
-            return _too_many(request)
-        result = intake.public_code_check(public_id=public_id, code=form.cleaned_data["code"])
+            return too_many(request)
+        result = check(form.cleaned_data["code"])
         if result == "ok":
-            return render(request, "requests_dsar/public/verified.html")
+            return render(request, verified_template)
         form.add_error("code", CODE_RESULTS[result])
         context["result"] = result
-    return render(
-        request, "requests_dsar/public/verify.html", context, status=400 if form.errors else 200
+    return render(request, template, context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def public_verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Only a real request's right code verifies it."""
+    return code_page(
+        request,
+        scope="dsar-public-code",
+        check=lambda code: intake.public_code_check(public_id=public_id, code=code),
+        template="requests_dsar/public/verify.html",
+        verified_template="requests_dsar/public/verified.html",
     )

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from celery import shared_task
 from django.conf import settings
 
-from requests_dsar.tasks import RETRYABLE
+from core.tasks import durable_task
 
 from .sweep import retention_sweep as sweep
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    max_retries=3,
-)
+@durable_task(max_retries=3)
 def retention_sweep() -> None:
     """Nightly: delete or anonymize what outlived its retention period, skipping legal holds.
 

@@ -68,7 +68,7 @@ def test_a_support_agent_may_look_but_not_decide(case):
     agent = signed_in(SupportAgentFactory())
     page = agent.get(case_url(case))
     assert page.status_code == 200
-    assert page.context["decisions"] == []
+    assert page.context["staff_actions"] == []
     approve_url = reverse("admin:relatives_relativecase_decide", args=[case.pk, "approve"])
     assert agent.post(approve_url, {"checked": "on"}).status_code == 403
     case.request.refresh_from_db()
