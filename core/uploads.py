@@ -8,12 +8,13 @@ a readable copy. Errors name the rule broken, never the file's content.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -73,26 +74,30 @@ def validate_upload(upload: UploadedFile) -> str:
 
 @dataclass(frozen=True)
 class StoredUpload:
+    """Where an encrypted upload went: the columns of the row that keeps it."""
+
     storage_name: str
     key_id: str
     content_type: str
     size: int
     sha256: str
 
+    def fields(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
-def store_encrypted(upload: UploadedFile, *, folder: str) -> StoredUpload:
-    """Validate and encrypt an upload into storage under `folder`. Returns where it went."""
-    content_type = validate_upload(upload)
+
+def store_chunks(chunks: Iterable[bytes], *, prefix: str, content_type: str) -> StoredUpload:
+    """Encrypt `chunks` into Django's storage under a random name starting with `prefix`
+    (never written there in clear). Returns where it went."""
     digest = hashlib.sha256()
     with tempfile.TemporaryFile() as sink:
         writer = crypto.EncryptingWriter(cast(BinaryIO, sink))
-        upload.seek(0)
-        for chunk in upload.chunks():
+        for chunk in chunks:
             digest.update(chunk)
             writer.write(chunk)
         writer.close()
         sink.seek(0)
-        name = f"{settings.UPLOAD_STORAGE_PREFIX}{folder}/{secrets.token_urlsafe(24)}.enc"
+        name = f"{prefix}{secrets.token_urlsafe(24)}.enc"
         stored_name = default_storage.save(name, File(sink, name=name))
     return StoredUpload(
         storage_name=stored_name,
@@ -103,13 +108,24 @@ def store_encrypted(upload: UploadedFile, *, folder: str) -> StoredUpload:
     )
 
 
+def store_encrypted(upload: UploadedFile, *, folder: str) -> StoredUpload:
+    """Validate and encrypt an upload into storage under `folder`. Returns where it went."""
+    content_type = validate_upload(upload)
+    upload.seek(0)
+    return store_chunks(
+        upload.chunks(),
+        prefix=f"{settings.UPLOAD_STORAGE_PREFIX}{folder}/",
+        content_type=content_type,
+    )
+
+
 def open_decrypted(storage_name: str) -> Iterator[bytes]:
-    """The plaintext of a stored upload, chunk by chunk (crypto.DecryptionError if altered)."""
+    """The plaintext of a stored file, chunk by chunk (crypto.DecryptionError if altered)."""
     with default_storage.open(storage_name, "rb") as source:
         yield from crypto.decrypt_chunks(cast(BinaryIO, source))
 
 
 def delete_stored(storage_name: str) -> None:
-    """Remove a stored upload (idempotent)."""
+    """Remove a stored file (idempotent)."""
     if storage_name and default_storage.exists(storage_name):
         default_storage.delete(storage_name)

@@ -57,10 +57,9 @@ from core import mail, uploads
 from core.audit import audit_append
 from core.models import Actor
 from relatives.models import Relationship, RelativeAsk, RelativeCase, RelativeDocument
-from requests_dsar import deadlines, services, tasks
+from requests_dsar import services, tasks
 from requests_dsar.models import (
     DataSubjectRequest,
-    RequestEvent,
     RequestType,
     Status,
     VerificationMethod,
@@ -244,11 +243,7 @@ def _create_case(
         RelativeDocument(
             case=case,
             kind=kind,
-            storage_name=item.storage_name,
-            key_id=item.key_id,
-            content_type=item.content_type,
-            size=item.size,
-            sha256=item.sha256,
+            **item.fields(),
         )
         for kind, item in stored
     )
@@ -293,41 +288,21 @@ def relative_code_check(*, public_id: uuid.UUID, code: str) -> str:
     return "ok"
 
 
-def _jurisdiction(user: User | None) -> str:
-    profile = Profile.objects.filter(user=user).first() if user is not None else None
-    return profile.region.code if profile and profile.region else ""
-
-
 def _request_file(
     *, case: RelativeCase, type: str, details: str, scope: Mapping[str, Any]
 ) -> DataSubjectRequest:
     """A request for the case, received and unverified (the caller moves it on)."""
-    deceased = case.deceased
-    request = DataSubjectRequest.objects.create(
+    return services.dsar_request_record(
         type=type,
-        subject=deceased,
-        subject_hash=services.subject_hash_for(deceased.pk) if deceased else "",
+        subject=case.deceased,
         requester=None,
         contact_email=case.relative_email,
         details=details,
         scope={**scope, RELATIVE_CASE_KEY: case.pk},
-        jurisdiction=_jurisdiction(deceased),
-    )
-    RequestEvent.objects.create(
-        request=request,
         actor_role=Actor.REQUESTER,
-        to_status=Status.IDENTITY_UNVERIFIED,
         reason="Received from a close relative of a deceased user.",
+        relative_case=case.pk,
     )
-    audit_append(
-        action="dsar.created",
-        actor_user_id=None,
-        actor_role=Actor.REQUESTER,
-        target_type="dsar",
-        target_id=request.pk,
-        data={"type": type, "relative_case": case.pk},
-    )
-    return request
 
 
 def _case_verify(case: RelativeCase) -> None:
@@ -339,15 +314,16 @@ def _case_verify(case: RelativeCase) -> None:
         f"{case.reference} under Relatives' cases.",
         scope={},
     )
-    services.dsar_transition(
+    # Verified like any request (the clock starts), then held for a privacy officer: no
+    # cool-off, nothing queued and no notice until the officer decides.
+    services.dsar_verify(
         request=request,
-        to=Status.PENDING,
         actor=None,
-        reason="The relative confirmed their e-mail address with a code.",
+        method=VerificationMethod.EMAIL_CODE,
+        note="The relative confirmed their e-mail address with a code.",
+        cool_off=False,
+        queue=False,
         notify=False,
-        verified_at=now,
-        verification_method=VerificationMethod.EMAIL_CODE,
-        due_at=deadlines.due_at(now, request.jurisdiction),
     )
     services.dsar_transition(
         request=request,
@@ -476,17 +452,14 @@ def _follow_up_erasure(
         f"case {case.reference} under Relatives' cases.",
         scope=approval,
     )
-    act_after = now + follow_up_delay()
-    services.dsar_transition(
+    services.dsar_verify(
         request=request,
-        to=Status.PENDING,
         actor=actor,
-        reason="The user arranged that their account be deleted after their relatives' copy.",
+        method=VerificationMethod.STAFF,
+        note="The user arranged that their account be deleted after their relatives' copy.",
+        starts_at=now + follow_up_delay(),
+        queue=False,
         notify=False,
-        verified_at=now,
-        verification_method=VerificationMethod.STAFF,
-        due_at=deadlines.due_at(act_after, request.jurisdiction),
-        act_after=act_after,
     )
     return request
 

@@ -161,6 +161,52 @@ def _clean_scope(request_type: str, scope: Mapping[str, Any] | None) -> dict[str
     return scope
 
 
+def dsar_request_record(
+    *,
+    type: str,
+    subject: User | None,
+    requester: User | None,
+    details: str,
+    scope: Mapping[str, Any],
+    contact_email: str = "",
+    actor_role: str | None = None,
+    reason: str = "Request received.",
+    **audit_data: Any,
+) -> DataSubjectRequest:
+    """Record a received request, identity not yet verified: its row (the subject's hash and
+    jurisdiction with it), the first step of its history and the audit entry. Callers check
+    what they accept first (dsar_request_create for a person's own; relatives' cases for a
+    deceased user's, whose subject may be gone)."""
+    profile = getattr(subject, "profile", None) if subject is not None else None
+    request = DataSubjectRequest.objects.create(
+        type=type,
+        subject=subject,
+        subject_hash=subject_hash_for(subject.pk) if subject is not None else "",
+        requester=requester,
+        contact_email=contact_email,
+        details=details,
+        scope=scope,
+        jurisdiction=(profile.region.code if profile and profile.region else ""),
+    )
+    role = actor_role or _role(requester, request)
+    RequestEvent.objects.create(
+        request=request,
+        actor=requester,
+        actor_role=role,
+        to_status=Status.IDENTITY_UNVERIFIED,
+        reason=reason,
+    )
+    audit_append(
+        action="dsar.created",
+        actor_user_id=requester.pk if requester else None,
+        actor_role=role,
+        target_type="dsar",
+        target_id=request.pk,
+        data={"type": type, **audit_data},
+    )
+    return request
+
+
 @transaction.atomic
 def dsar_request_create(
     *,
@@ -207,25 +253,14 @@ def dsar_request_create(
         )
         _audit(open_one, "dsar.duplicate_joined", requester)
         return open_one, False
-    profile = getattr(subject, "profile", None)
-    request = DataSubjectRequest.objects.create(
+    request = dsar_request_record(
         type=type,
         subject=subject,
-        subject_hash=subject_hash_for(subject.pk),
         requester=requester,
         contact_email=contact_email,
         details=details,
         scope=clean_scope,
-        jurisdiction=(profile.region.code if profile and profile.region else ""),
     )
-    RequestEvent.objects.create(
-        request=request,
-        actor=requester,
-        actor_role=_role(requester, request),
-        to_status=Status.IDENTITY_UNVERIFIED,
-        reason="Request received.",
-    )
-    _audit(request, "dsar.created", requester, type=type)
     if reauthenticated:
         dsar_verify(request=request, actor=requester, method=VerificationMethod.REAUTHENTICATION)
     elif notify_received:
@@ -283,17 +318,21 @@ def dsar_verify(
     cool_off: bool = True,
     queue: bool = True,
     notify: bool = True,
+    starts_at: datetime.datetime | None = None,
 ) -> DataSubjectRequest:
     """Identity is verified: the clock starts, the requester is told (unless `notify=False`)
     and the work is queued (unless `queue=False`: the caller queues it, and the sweep does if
-    it never comes). A deletion waits its cool-off first, unless `cool_off=False`."""
+    it never comes). A deletion waits its cool-off first, unless `cool_off=False`. With
+    `starts_at`, the work waits until then and the deadline runs from then."""
     now = timezone.now()
     updates: dict[str, Any] = {
         "verified_at": now,
         "verification_method": method,
-        "due_at": deadlines.due_at(now, request.jurisdiction),
+        "due_at": deadlines.due_at(starts_at or now, request.jurisdiction),
     }
-    if request.type == RequestType.DELETE and cool_off:
+    if starts_at is not None:
+        updates["act_after"] = starts_at
+    elif request.type == RequestType.DELETE and cool_off:
         updates["act_after"] = now + datetime.timedelta(days=settings.DSAR_ERASURE_COOL_OFF_DAYS)
     reason = note or str(VerificationMethod(method).label)
     dsar_transition(

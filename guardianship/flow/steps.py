@@ -85,11 +85,7 @@ def guardian_document_upload(
     try:
         document = GuardianDocument.objects.create(
             guardianship=locked,
-            storage_name=stored.storage_name,
-            key_id=stored.key_id,
-            content_type=stored.content_type,
-            size=stored.size,
-            sha256=stored.sha256,
+            **stored.fields(),
         )
         Guardianship.objects.filter(pk=locked.pk).update(status=Guardianship.Status.IN_REVIEW)
         audit(

@@ -8,9 +8,10 @@ from unittest import mock
 
 import pytest
 import time_machine
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from connectors import configuration, selectors, services, storage, vault
+from connectors import configuration, selectors, services, vault
 from connectors.http_connector import Outcome
 from connectors.models import ConnectorJob, JobStatus, ManualTask
 from connectors.results import Result
@@ -128,7 +129,7 @@ def test_an_export_result_is_stored_encrypted_and_the_identifiers_are_dropped():
     job = fresh(job)
     assert job.status == JobStatus.DONE
     assert job.result_summary["counts"] == {"play_history": 2}
-    with storage.default_storage.open(job.result_storage_name, "rb") as at_rest:
+    with default_storage.open(job.result_storage_name, "rb") as at_rest:
         assert b"Teardrop" not in at_rest.read()
     assert selectors.job_result_data(job) == data
     assert job.subject_sealed == ""
