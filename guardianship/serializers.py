@@ -16,8 +16,8 @@ from consent.selectors import PurposeStatus
 from consent.serializers import USER_DECISION_CHOICES
 from guardianship.access import GUARDIAN_REQUEST_TYPES, display_name
 from guardianship.models import Guardianship
-from requests_dsar.models import DETAILS_MAX_LENGTH, RequestType
-from requests_dsar.serializers import ScopeSerializer
+from requests_dsar.models import RequestType
+from requests_dsar.serializers import RequestCreateSerializer
 
 RECENT_LOGINS = 5
 
@@ -130,19 +130,11 @@ class GuardianConsentChangeSerializer(serializers.Serializer):
     )
 
 
-class GuardianRequestCreateSerializer(serializers.Serializer):
+class GuardianRequestCreateSerializer(RequestCreateSerializer):
     # Every request type's enum, as for one's own requests; a guardian may file two of them.
     type = serializers.ChoiceField(
         choices=RequestType.choices, help_text="`copy` (of their data) or `delete` (their data)."
     )
-    details = serializers.CharField(
-        max_length=DETAILS_MAX_LENGTH,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="Free text (optional).",
-    )
-    scope = ScopeSerializer(required=False)
 
     def validate_type(self, value: str) -> str:
         if value not in GUARDIAN_REQUEST_TYPES:
