@@ -254,7 +254,10 @@ class DataSubjectRequestAdmin(RecordAdminMixin, ObjectActionsMixin, admin.ModelA
     def get_inlines(
         self, request: HttpRequest, obj: Any
     ) -> list[type[admin.options.InlineModelAdmin[Any, Any]]]:
-        return [*self.inlines, *_added_inlines, ErasureRecordInline]
+        # The erasure record only where something was erased: an empty block on a copy's page
+        # would read as if it had been.
+        erased = obj is not None and ErasureRecord.objects.filter(request=obj).exists()
+        return [*self.inlines, *_added_inlines, *([ErasureRecordInline] if erased else [])]
 
     def has_work_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(WORK))

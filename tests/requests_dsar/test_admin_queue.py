@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from requests_dsar import services
 from requests_dsar.admin_actions import due_badge
-from requests_dsar.models import DataSubjectRequest, RequestEvent, RequestMessage, Status
+from requests_dsar.models import (
+    DataSubjectRequest,
+    ErasureRecord,
+    RequestEvent,
+    RequestMessage,
+    Status,
+)
 from tests.factories import (
     DataSubjectRequestFactory,
     PrivacyOfficerFactory,
@@ -397,3 +403,23 @@ def test_other_users_requests_are_unaffected_by_an_action(officer):
     client.post(act(target, "approve"))
     other.refresh_from_db()
     assert other.status == Status.AWAITING_APPROVAL
+
+
+# --- The erasure record block ---------------------------------------------------------------
+
+
+def test_a_request_that_erased_nothing_shows_no_erasure_record(officer):
+    """A copy's page never suggests something was erased (no empty "Erasure record" block)."""
+    _, client = officer
+    copy = DataSubjectRequestFactory(type="copy", status=Status.COMPLETED)
+    page = client.get(change_url(copy))
+    assert page.status_code == 200
+    assert "Erasure record" not in page.content.decode()
+
+
+def test_a_deletion_page_shows_its_erasure_record(officer):
+    _, client = officer
+    deletion = DataSubjectRequestFactory(type="delete", status=Status.COMPLETED)
+    ErasureRecord.objects.create(request=deletion, subject_hash="0" * 64, summary=[])
+    page = client.get(change_url(deletion))
+    assert "Erasure record" in page.content.decode()
