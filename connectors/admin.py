@@ -3,21 +3,21 @@ manual-task queue. Secrets are write-only; every change goes through a service."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.models import User
-from core.admin_tools import AuditedViewMixin, ReadOnlyInline
+from core.admin_tools import AuditedViewMixin, ObjectAction, ObjectActionsMixin, ReadOnlyInline
 from requests_dsar.admin import add_request_inline
 
 from . import configuration, manual, services
@@ -174,8 +174,41 @@ class ConnectedSystemAdmin(admin.ModelAdmin):
 # --- Jobs --------------------------------------------------------------------------------------
 
 
+JOB_ACTIONS = {
+    action.name: action
+    for action in [
+        ObjectAction(
+            name="retry",
+            label="Send again now",
+            permissions=("connectors.change_connectorjob",),
+            available=services.job_retryable,
+            form=lambda job, data: forms.Form(data),
+            run=lambda job, actor, form: services.job_retry(job=job, actor=actor),
+            done="Queued again: it is sent in a moment, with a fresh set of attempts.",
+            help="The system is asked again for this request's part, under the same job id "
+            "(it treats it as the same work), and the attempts start over.",
+        ),
+        ObjectAction(
+            name="except",
+            label="Except this system",
+            permissions=(EXCEPT,),
+            available=lambda job: not job.is_settled,
+            form=lambda job, data: ExceptJobForm(data),
+            run=lambda job, actor, form: services.job_except(
+                job=job, officer=actor, **form.cleaned_data
+            ),
+            done="Excepted: the request no longer waits for this system.",
+            help="The request is complete only when every system in its scope is done or "
+            "excepted. Excepting settles this system's job for this request: nothing more is "
+            "sent to it, and the requester's copy says what you choose below instead of its "
+            "part.",
+        ),
+    ]
+}
+
+
 @admin.register(ConnectorJob)
-class ConnectorJobAdmin(admin.ModelAdmin):
+class ConnectorJobAdmin(ObjectActionsMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "request_link",
@@ -190,6 +223,7 @@ class ConnectorJobAdmin(admin.ModelAdmin):
     search_fields = ("=id", "=request__public_id")
     list_select_related = ("system", "request")
     actions = ["retry_jobs"]
+    action_route = "do"
     fields = (
         "id",
         "request_link",
@@ -204,11 +238,12 @@ class ConnectorJobAdmin(admin.ModelAdmin):
         "confirmation",
         "has_result",
         "excepted_reason",
+        "requester_reason",
+        "requester_text",
         "excepted_by",
         "excepted_at",
         "created_at",
         "completed_at",
-        "except_link",
     )
     readonly_fields = fields
 
@@ -237,60 +272,30 @@ class ConnectorJobAdmin(admin.ModelAdmin):
     def has_result(self, obj: ConnectorJob) -> bool:
         return bool(obj.result_storage_name)
 
-    @admin.display(description="")
-    def except_link(self, obj: ConnectorJob) -> SafeString | str:
-        if obj.is_settled:
-            return ""
-        url = reverse("admin:connectors_connectorjob_except", args=[obj.pk])
-        return format_html('<a class="button" href="{}">Except this system…</a>', url)
-
-    @admin.action(description="Retry the selected failed jobs (same job id)")
+    @admin.action(description="Send the selected jobs again now (same job id)")
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[ConnectorJob]) -> None:
         retried, refused = 0, 0
-        for job in queryset.filter(status=JobStatus.FAILED):
+        for job in queryset.select_related("system"):
             try:
                 services.job_retry(job=job, actor=_user(request))
                 retried += 1
             except (ValidationError, PermissionDenied):
                 refused += 1
-        self.message_user(request, f"{retried} jobs queued again; {refused} could not be.")
+        message = f"{retried} job{'s' if retried != 1 else ''} queued again."
+        if refused:
+            message += f" {refused} could not be (done, excepted, being sent, or manual)."
+        self.message_user(request, message)
 
-    def get_urls(self) -> list[URLPattern]:
-        own = [
-            path(
-                "<path:object_id>/except/",
-                self.admin_site.admin_view(self.except_view),
-                name="connectors_connectorjob_except",
-            )
-        ]
-        return own + super().get_urls()
+    # --- Buttons on a job's page
 
-    def except_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not request.user.has_perm(EXCEPT):
-            raise PermissionDenied
-        job = self.get_object(request, unquote(object_id))
-        if job is None:
-            raise Http404
-        form = ExceptJobForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.job_except(
-                    job=job, reason=form.cleaned_data["reason"], officer=_user(request)
-                )
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                self.message_user(request, f"{job.system} is excepted from this request.")
-                url = reverse("admin:connectors_connectorjob_change", args=[job.pk])
-                return HttpResponseRedirect(url)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Except {job.system} from request {job.request.reference}",
-            "form": form,
-            "job": job,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/connectors/connectorjob/except.html", context)
+    def object_actions(self) -> Mapping[str, ObjectAction]:
+        return JOB_ACTIONS
+
+    def unavailable_message(self, obj: ConnectorJob, action: ObjectAction) -> str:
+        return f"“{action.label}” is not possible while the job is {obj.get_status_display()}."
+
+    def viewed_user_id(self, obj: ConnectorJob) -> int | None:
+        return obj.request.subject_id
 
 
 # --- Manual tasks ------------------------------------------------------------------------------

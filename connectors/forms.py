@@ -15,7 +15,7 @@ from requests_dsar.models import RequestType
 
 from . import configuration, db_connector
 from .mapping import load_text, parse_mapping
-from .models import ConnectedSystem, Identifier, Kind, ManualTask
+from .models import ConnectedSystem, Identifier, Kind, ManualTask, RequesterReason
 from .services import JOB_TYPES
 
 _CATEGORY = re.compile(r"^[a-z0-9_]{1,40}$")
@@ -238,10 +238,25 @@ class ConnectedSystemForm(forms.ModelForm):
 
 class ExceptJobForm(forms.Form):
     reason = forms.CharField(
-        label="Why is this system excepted from the request?",
+        label="Why is this system excepted from the request? (for staff)",
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="Kept with the request as the record of the decision.",
+        help_text="Kept with the request as the record of the decision. The requester never "
+        "sees it.",
+    )
+    requester_reason = forms.ChoiceField(
+        label="What the requester is told",
+        choices=RequesterReason.choices,
+        widget=forms.RadioSelect,
+        help_text="Shown in the requester's copy where this system's part would be.",
+    )
+    requester_text = forms.CharField(
+        label="In your own words (optional)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Replaces the sentence above in the requester's copy. Name no one else and "
+        "no internal detail.",
     )
 
 

@@ -39,6 +39,37 @@ class JobType(models.TextChoices):
     RESTRICT = "restrict", _("Restrict processing")
 
 
+class RequesterReason(models.TextChoices):
+    """Why a system's part is missing from a copy, in the words the requester reads (the
+    officer's own reason stays with staff)."""
+
+    LEGAL_RESTRICTION = (
+        "legal_restriction",
+        _(
+            "The law does not allow us to include this part in a copy (for example while an "
+            "investigation is under way)."
+        ),
+    )
+    OTHERS_RIGHTS = (
+        "others_rights",
+        _(
+            "This part could not be separated from other people's information, whose privacy we "
+            "must protect as well."
+        ),
+    )
+    NOTHING_TO_COPY = (
+        "nothing_to_copy",
+        _("This system turned out to hold nothing about you that a copy can include."),
+    )
+    UNAVAILABLE = (
+        "unavailable",
+        _(
+            "This system could not give us its part in time. Write to us if you would like it "
+            "later."
+        ),
+    )
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENT = "sent", _("Sent, waiting for the answer")
@@ -193,7 +224,12 @@ class ConnectorJob(models.Model):
     result_content_type = models.CharField(max_length=100, blank=True)
     result_size = models.PositiveBigIntegerField(default=0)
     result_sha256 = models.CharField(max_length=64, blank=True)
+    # The officer's reason for excepting the system: internal, never shown to the requester.
     excepted_reason = models.TextField(blank=True)
+    # What the requester's copy says instead: a reason from the fixed list, in the officer's
+    # own words if they rewrote it.
+    requester_reason = models.CharField(max_length=30, choices=RequesterReason.choices, blank=True)
+    requester_text = models.TextField(blank=True)
     excepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -217,7 +253,10 @@ class ConnectorJob(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
-        return f"Job {self.pk} ({self.type} at system #{self.system_id})"
+        # What staff read in the admin's titles and breadcrumbs: what was asked, of which system,
+        # for which request (by its short reference).
+        request = str(self.request.public_id)[:8] if self.request_id else "—"
+        return f"{self.get_type_display()} at {self.system.name}, request {request}"
 
     @property
     def is_settled(self) -> bool:

@@ -57,6 +57,7 @@ register(
         "result_storage_name": fixed(""),
         "result_sha256": fixed(""),
         "excepted_reason": fixed("Erased with the subject's data."),
+        "requester_text": fixed(""),
         # Correction and free text a system returned may name the person.
         "confirmation": fixed(""),
     },

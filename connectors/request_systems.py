@@ -10,7 +10,7 @@ from requests_dsar import systems
 from requests_dsar.models import DataSubjectRequest
 
 from . import selectors, services, storage
-from .models import ConnectorJob, JobStatus
+from .models import ConnectorJob, JobStatus, RequesterReason
 
 
 def _in_scope(request: DataSubjectRequest) -> list[ConnectorJob]:
@@ -20,6 +20,16 @@ def _in_scope(request: DataSubjectRequest) -> list[ConnectorJob]:
         .select_related("system")
         .order_by("system__key")
     )
+
+
+def _requester_note(job: ConnectorJob) -> str:
+    """What the requester reads of an excepted system: never the officer's own reason."""
+    if job.requester_text:
+        return job.requester_text
+    if job.requester_reason in RequesterReason.values:
+        return str(RequesterReason(job.requester_reason).label)
+    # Excepted before the requester's reason was asked for: a neutral sentence.
+    return "This system's part could not be included."
 
 
 def copy_parts(request: DataSubjectRequest) -> list[systems.SystemPart]:
@@ -33,7 +43,7 @@ def copy_parts(request: DataSubjectRequest) -> list[systems.SystemPart]:
                 key=job.system.key,
                 name=job.system.name,
                 status=job.status,
-                excepted_reason=job.excepted_reason if excepted else None,
+                excepted_note=_requester_note(job) if excepted else None,
                 rows=partial(storage.read_json, name)
                 if name and is_json and not excepted
                 else None,

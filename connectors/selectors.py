@@ -36,17 +36,29 @@ def progress_of(jobs: Iterable[ConnectorJob]) -> RequestProgress:
         (job for job in jobs if job.status != JobStatus.NOT_APPLICABLE),
         key=lambda job: job.system.name,
     )
+    # In trouble: failed, or queued again after errors (a retry with backoff is due).
+    delayed = [
+        job
+        for job in in_scope
+        if job.status == JobStatus.FAILED or (job.status == JobStatus.QUEUED and job.attempts)
+    ]
     return RequestProgress(
         total=len(in_scope),
         settled=sum(job.is_settled for job in in_scope),
         failed=sum(job.status == JobStatus.FAILED for job in in_scope),
         pending=sum(job.status in ACTIVE_STATUSES for job in in_scope),
+        delayed=len(delayed),
+        next_try_at=min(
+            (job.next_attempt_at for job in delayed if job.next_attempt_at is not None),
+            default=None,
+        ),
         systems=[
             SystemProgress(
                 system_id=job.system_id,
                 system=job.system.name,
                 status=job.status,
                 status_label=str(JobStatus(job.status).label),
+                delayed=job in delayed,
             )
             for job in in_scope
         ],

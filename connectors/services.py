@@ -54,6 +54,7 @@ from .models import (
     JobStatus,
     JobType,
     Kind,
+    RequesterReason,
 )
 from .results import Result
 
@@ -601,13 +602,27 @@ def callback_receive(*, system: ConnectedSystem, job_id: str, payload: Any) -> s
 
 
 @transaction.atomic
-def job_except(*, job: ConnectorJob, reason: str, officer: User) -> ConnectorJob:
-    """A privacy officer records why a system is excepted from a request; settles the job."""
+def job_except(
+    *,
+    job: ConnectorJob,
+    reason: str,
+    officer: User,
+    requester_reason: str,
+    requester_text: str = "",
+) -> ConnectorJob:
+    """A privacy officer records why a system is excepted from a request; settles the job.
+    `reason` is the record for staff; the requester's copy says `requester_reason` (one of
+    RequesterReason), or `requester_text` where the officer rewrote it for them."""
     if not officer.has_perm("connectors.except_connectorjob"):
         raise PermissionDenied("Only a privacy officer can except a system from a request.")
     reason = reason.strip()
+    errors = {}
     if not reason:
-        raise ValidationError({"reason": "State why this system is excepted."})
+        errors["reason"] = "State why this system is excepted."
+    if requester_reason not in RequesterReason.values:
+        errors["requester_reason"] = "Choose what the requester is told."
+    if errors:
+        raise ValidationError(errors)
     now = timezone.now()
     changed = (
         ConnectorJob.objects.filter(pk=job.pk)
@@ -615,6 +630,8 @@ def job_except(*, job: ConnectorJob, reason: str, officer: User) -> ConnectorJob
         .update(
             status=JobStatus.EXCEPTED,
             excepted_reason=reason,
+            requester_reason=requester_reason,
+            requester_text=requester_text.strip(),
             excepted_by=officer,
             excepted_at=now,
             completed_at=now,
@@ -631,13 +648,28 @@ def job_except(*, job: ConnectorJob, reason: str, officer: User) -> ConnectorJob
 
 
 @transaction.atomic
+def job_retryable(job: ConnectorJob) -> bool:
+    """Whether staff may send a job again now: one that failed, one still queued (waiting out
+    its backoff after connection errors), or one a system accepted but never answered. Not a
+    job being sent this moment, nor a manual system's (its staff task is the work)."""
+    if job.status in (JobStatus.FAILED, JobStatus.QUEUED):
+        return True
+    return job.status == JobStatus.WAITING and job.system.kind != Kind.MANUAL
+
+
 def job_retry(*, job: ConnectorJob, actor: User) -> ConnectorJob:
-    """Staff send a failed job again (same job id), with a fresh set of attempts."""
+    """Staff send a job again now (same job id, which the system treats as the same work),
+    with a fresh set of attempts."""
     if not actor.has_perm("connectors.change_connectorjob"):
         raise PermissionDenied("You may not retry jobs.")
     if not job.subject_sealed:
         raise ValidationError("This job has no identifiers to send; except it instead.")
-    changed = ConnectorJob.objects.filter(pk=job.pk, status=JobStatus.FAILED).update(
+    if not job_retryable(job):
+        raise ValidationError(
+            "Only a job that failed, is still queued, or waits for a system's answer can be "
+            "sent again."
+        )
+    changed = ConnectorJob.objects.filter(pk=job.pk, status=job.status).update(
         status=JobStatus.QUEUED,
         attempts=0,
         next_attempt_at=None,
@@ -645,7 +677,7 @@ def job_retry(*, job: ConnectorJob, actor: User) -> ConnectorJob:
         stuck_alerted_at=None,
     )
     if not changed:
-        raise ValidationError("Only a failed job can be retried.")
+        raise ValidationError("The job moved on meanwhile; look at it again.")
     job.refresh_from_db()
     audit_job(job, "connector.job_retried", actor)
     _enqueue(job.pk)

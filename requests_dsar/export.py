@@ -347,7 +347,7 @@ def _write_system_rows(builder: _ZipBuilder, path: str, rows: Any) -> int:
 
 def _write_systems(builder: _ZipBuilder, request: DataSubjectRequest) -> list[dict[str, Any]]:
     """Each connected system's part of the request, under `systems/<key>/`, and what the
-    manifest and the index say of it (excepted systems with the officer's reason)."""
+    manifest and the index say of it (an excepted system with what the requester is told)."""
     parts: list[dict[str, Any]] = []
     for answer in systems.copy_parts(request):
         folder = f"systems/{answer.key}"
@@ -358,8 +358,8 @@ def _write_systems(builder: _ZipBuilder, request: DataSubjectRequest) -> list[di
             "files": [],
             "note": "",
         }
-        if answer.excepted_reason is not None:
-            part["note"] = f"Not included: {answer.excepted_reason}"
+        if answer.excepted_note is not None:
+            part["note"] = f"Not included: {answer.excepted_note}"
         elif answer.rows is not None:
             data = answer.rows()
             for category, rows in data.items() if isinstance(data, dict) else []:
@@ -398,6 +398,9 @@ def _write_index(
                 {"key": key, "label": label, "tables": tables} for key, label, tables in categories
             ],
             "systems": systems,
+            # Whether the archive holds a systems/ folder at all (an excepted or empty system
+            # adds none).
+            "system_files": any(system["files"] for system in systems),
         },
     )
     with builder.member("index.html", large=False) as out:

@@ -35,6 +35,8 @@ class SystemProgress:
     system: str
     status: str
     status_label: str
+    # Failed, or being retried after errors: the requester reads "delayed".
+    delayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class RequestProgress:
     failed: int
     pending: int  # queued, sent or waiting
     systems: list[SystemProgress] = field(default_factory=list)
+    # Of those not settled, how many are in trouble (failed, or retrying after errors), and
+    # the next time one of them is tried again (None when none is scheduled).
+    delayed: int = 0
+    next_try_at: datetime.datetime | None = None
 
     @property
     def complete(self) -> bool:
@@ -59,6 +65,11 @@ class RequestProgress:
         noun = "system" if self.total == 1 else "systems"
         return f"{self.settled} of {self.total} {noun} done"
 
+    @property
+    def state(self) -> str:
+        """Changes whenever what a requester's page shows of the systems would change."""
+        return f"{self.settled}/{self.total}/{self.delayed}"
+
 
 NO_PROGRESS = RequestProgress(total=0, settled=0, failed=0, pending=0)
 
@@ -70,8 +81,9 @@ class SystemPart:
     key: str
     name: str
     status: str
-    # Set when an officer excepted the system from the request: their reason, for the index.
-    excepted_reason: str | None = None
+    # Set when an officer excepted the system from the request: what the requester is told
+    # (never the officer's internal reason).
+    excepted_note: str | None = None
     # Its data by category ({category: [rows]}), read when called; None: it sent no such data.
     rows: Callable[[], Any] | None = None
     # A file it sent instead, decrypted chunk by chunk, and the file's content type.

@@ -249,6 +249,7 @@ def _detail_context(
         "code_form": forms.get("code_form") or CodeForm(),
         "can_cancel": can_cancel(dsar),
         "live": _is_live(dsar),
+        "poll_state": _poll_state(dsar),
         "systems": systems.progress(dsar),
         "now": timezone.now(),
         "transfer_token": request.session.pop(f"dsar_transfer_token:{dsar.public_id}", None),
@@ -258,13 +259,20 @@ def _detail_context(
     }
 
 
+def _poll_state(dsar: DataSubjectRequest) -> str:
+    if dsar.status == Status.WAITING_ON_SYSTEMS:
+        return f"{dsar.status}:{systems.progress(dsar).state}"
+    return str(dsar.status)
+
+
 @login_required
 def request_detail(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     # The page's own polls are not audited one by one: they show nothing but a reload.
     dsar = _own(request, public_id, audited=False)
     if getattr(request, "htmx", False) and "poll" in request.GET:
-        # The page polls while a worker is busy; it reloads once the status has moved.
-        if request.GET["poll"] != dsar.status:
+        # The page polls while a worker is busy; it reloads once what it shows has moved (the
+        # status, or how far the other systems got).
+        if request.GET["poll"] != _poll_state(dsar):
             return HttpResponseClientRefresh()
         return HttpResponse(status=204)
     followers.request_viewed(viewer=request.user, request=dsar, section="request")

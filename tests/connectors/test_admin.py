@@ -2,6 +2,7 @@
 never shown back); agents work manual tasks to completion."""
 
 import argparse
+import datetime
 import io
 import json
 import threading
@@ -10,6 +11,7 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from connectors import manual, services
 from connectors.models import ConnectedSystem, ConnectorJob, JobStatus, ManualTask
@@ -232,15 +234,33 @@ def test_completing_needs_a_file_or_a_note(open_task):
 
 
 def test_an_officer_excepts_a_stuck_system_from_the_admin(open_task, officer):
-    url = reverse("admin:connectors_connectorjob_except", args=[open_task.job_id])
+    url = reverse("admin:connectors_connectorjob_do", args=[open_task.job_id, "except"])
 
-    officer.post(url, {"reason": "The desk was closed down; no data remains."})
+    page = officer.get(url)
+    assert "What the requester is told" in page.content.decode()
+    officer.post(
+        url,
+        {
+            "reason": "The desk was closed down; no data remains.",
+            "requester_reason": "nothing_to_copy",
+        },
+    )
 
     job = ConnectorJob.objects.get(pk=open_task.job_id)
-    assert (job.status, job.excepted_reason) == (
+    assert (job.status, job.excepted_reason, job.requester_reason) == (
         "excepted",
         "The desk was closed down; no data remains.",
+        "nothing_to_copy",
     )
+
+
+def test_the_except_form_asks_what_the_requester_is_told(open_task, officer):
+    url = reverse("admin:connectors_connectorjob_do", args=[open_task.job_id, "except"])
+
+    page = officer.post(url, {"reason": "The desk was closed down."})
+
+    assert page.status_code == 200
+    assert ConnectorJob.objects.get(pk=open_task.job_id).status != "excepted"
 
 
 def test_a_disabled_database_system_is_saved_untried_but_its_mapping_still_checked(officer):
@@ -260,3 +280,79 @@ def test_a_disabled_database_system_is_saved_untried_but_its_mapping_still_check
         "mapping.tables[0]: &#x27;match&#x27; is a required property" in response.content.decode()
     )
     assert not ConnectedSystem.objects.exists()
+
+
+# --- Sending a job again -------------------------------------------------------------------------
+
+
+def _stalled_job(**fields):  # type: ignore[no-untyped-def]
+    """A job waiting out its backoff after connection errors, its next attempt far off."""
+    return ConnectorJobFactory(
+        attempts=6,
+        last_error="connection_error",
+        next_attempt_at=timezone.now() + datetime.timedelta(hours=3),
+        **fields,
+    )
+
+
+def test_staff_send_a_queued_job_stuck_on_connection_errors_again_at_once(officer):
+    job = _stalled_job()
+    change = reverse("admin:connectors_connectorjob_change", args=[job.pk])
+    retry = reverse("admin:connectors_connectorjob_do", args=[job.pk, "retry"])
+    assert retry in officer.get(change).content.decode()
+
+    response = officer.post(retry)
+
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.next_attempt_at, job.last_error) == (
+        JobStatus.QUEUED,
+        0,
+        None,
+        "",
+    )
+    assert AuditLogEntry.objects.filter(action="connector.job_retried").count() == 1
+
+
+def test_a_job_waiting_for_an_answer_that_never_came_can_be_sent_again(officer):
+    job = ConnectorJobFactory(status=JobStatus.WAITING)
+
+    officer.post(reverse("admin:connectors_connectorjob_do", args=[job.pk, "retry"]))
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED
+
+
+@pytest.mark.parametrize("status", [JobStatus.DONE, JobStatus.EXCEPTED, JobStatus.SENT])
+def test_a_job_that_is_done_or_being_sent_is_not_sent_again(officer, status):
+    job = ConnectorJobFactory(status=status, excepted_reason="Gone", attempts=2)
+    change = reverse("admin:connectors_connectorjob_change", args=[job.pk])
+    retry = reverse("admin:connectors_connectorjob_do", args=[job.pk, "retry"])
+    assert retry not in officer.get(change).content.decode()
+
+    officer.post(retry)
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (status, 2)
+
+
+def test_the_bulk_retry_sends_every_job_not_done_and_counts_the_rest(officer):
+    failed = ConnectorJobFactory(status=JobStatus.FAILED)
+    stalled = _stalled_job()
+    done = ConnectorJobFactory(status=JobStatus.DONE)
+    changelist = reverse("admin:connectors_connectorjob_changelist")
+
+    response = officer.post(
+        changelist,
+        {"action": "retry_jobs", "_selected_action": [failed.pk, stalled.pk, done.pk]},
+        follow=True,
+    )
+
+    assert "2 jobs queued again. 1 could not be" in response.content.decode()
+    statuses = {j.pk: j.status for j in ConnectorJob.objects.all()}
+    assert statuses == {
+        failed.pk: JobStatus.QUEUED,
+        stalled.pk: JobStatus.QUEUED,
+        done.pk: JobStatus.DONE,
+    }
+    assert ConnectorJob.objects.get(pk=stalled.pk).next_attempt_at is None

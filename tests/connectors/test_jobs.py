@@ -299,7 +299,10 @@ def test_a_privacy_officer_excepts_a_system_with_a_reason_and_it_counts_as_settl
     job = ConnectorJobFactory(status=JobStatus.FAILED)
 
     services.job_except(
-        job=job, reason="The vendor closed our account.", officer=PrivacyOfficerFactory()
+        job=job,
+        reason="The vendor closed our account.",
+        officer=PrivacyOfficerFactory(),
+        requester_reason="unavailable",
     )
 
     assert fresh(job).status == JobStatus.EXCEPTED
@@ -313,7 +316,9 @@ def test_only_a_privacy_officer_may_except_a_system():
 
     job = ConnectorJobFactory(status=JobStatus.FAILED)
     with pytest.raises(PermissionDenied):
-        services.job_except(job=job, reason="No.", officer=SupportAgentFactory())
+        services.job_except(
+            job=job, reason="No.", officer=SupportAgentFactory(), requester_reason="unavailable"
+        )
 
 
 def test_a_manual_system_job_opens_one_staff_task_with_the_requests_deadline():

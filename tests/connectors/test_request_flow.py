@@ -4,6 +4,7 @@ told of a stuck system by name, and the requester sees how far it got. The HTTP 
 (http_connector.send_job) is replaced; tests/integration/test_connectors.py runs the real one."""
 
 import hashlib
+import html
 import io
 import json
 import zipfile
@@ -11,18 +12,20 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
+from django.test import Client
 from django.urls import reverse
 
 from connectors import services
 from connectors.http_connector import Outcome
-from connectors.models import ConnectorJob, JobStatus
+from connectors.models import ConnectorJob, JobStatus, RequesterReason
 from connectors.results import Result
 from requests_dsar import export, sweeps
 from requests_dsar import services as dsar_services
 from requests_dsar.models import DataSubjectRequest, ErasureRecord, Status
 from requests_dsar.workflow import can_cancel
-from tests.connectors.factories import ConnectedSystemFactory
+from tests.connectors.factories import ConnectedSystemFactory, ConnectorJobFactory
 from tests.factories import PrivacyOfficerFactory, ProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,25 +130,67 @@ def test_a_request_with_no_system_in_scope_completes_without_waiting(
     assert not request.events.filter(to_status=Status.WAITING_ON_SYSTEMS).exists()
 
 
-def test_an_excepted_system_lets_the_request_complete_and_the_archive_says_why(
-    subject, django_capture_on_commit_callbacks
-):
+def _excepted_copy(subject, capture, **answer):  # type: ignore[no-untyped-def]
+    """A copy whose only system failed and was excepted by an officer: its archive."""
     ConnectedSystemFactory(key="vendor", name="Vendor")
     request = file_request(subject, "copy")
     with mock.patch(SEND, return_value=Outcome("fail", "http_400")):
-        request = process(request, django_capture_on_commit_callbacks)
+        request = process(request, capture)
     assert request.status == Status.WAITING_ON_SYSTEMS
 
     job = ConnectorJob.objects.get(request=request)
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         services.job_except(
-            job=job, reason="The vendor contract ended in 2025.", officer=PrivacyOfficerFactory()
+            job=job,
+            reason="Contract ended in 2025; Dana in legal says their dump names other users.",
+            officer=PrivacyOfficerFactory(),
+            **answer,
         )
-
     request.refresh_from_db()
     assert request.status == Status.COMPLETED
-    (system,) = json.loads(open_archive(request).read("manifest.json"))["systems"]
-    assert system["note"] == "Not included: The vendor contract ended in 2025."
+    return open_archive(request)
+
+
+def test_an_excepted_system_lets_the_request_complete_and_the_archive_gives_the_requesters_reason(
+    subject, django_capture_on_commit_callbacks
+):
+    archive = _excepted_copy(
+        subject, django_capture_on_commit_callbacks, requester_reason=RequesterReason.OTHERS_RIGHTS
+    )
+    (system,) = json.loads(archive.read("manifest.json"))["systems"]
+    assert system["note"] == f"Not included: {RequesterReason.OTHERS_RIGHTS.label}"
+    index = archive.read("index.html").decode()
+    assert html.escape(str(RequesterReason.OTHERS_RIGHTS.label)) in index
+    # Staff's own reason stays with staff, and no systems/ folder is promised.
+    for member in ("manifest.json", "index.html"):
+        assert "Dana" not in archive.read(member).decode()
+    assert not any(name.startswith("systems/") for name in archive.namelist())
+    assert "<code>systems</code> folder" not in index
+
+
+def test_an_officer_may_word_the_requesters_reason_themselves(
+    subject, django_capture_on_commit_callbacks
+):
+    archive = _excepted_copy(
+        subject,
+        django_capture_on_commit_callbacks,
+        requester_reason=RequesterReason.UNAVAILABLE,
+        requester_text="Our music-licensing partner is closing down; its part cannot be had.",
+    )
+    (system,) = json.loads(archive.read("manifest.json"))["systems"]
+    assert system["note"] == (
+        "Not included: Our music-licensing partner is closing down; its part cannot be had."
+    )
+
+
+def test_excepting_a_system_needs_the_reason_the_requester_is_told():
+    job = ConnectorJobFactory(status=JobStatus.FAILED)
+    with pytest.raises(ValidationError) as refused:
+        services.job_except(
+            job=job, reason="Vendor gone.", officer=PrivacyOfficerFactory(), requester_reason=""
+        )
+    assert "requester_reason" in refused.value.message_dict
+    assert ConnectorJob.objects.get(pk=job.pk).status == JobStatus.FAILED
 
 
 def test_a_deletion_erases_at_the_systems_first_and_the_record_keeps_their_confirmations(
@@ -424,3 +469,33 @@ def test_a_job_sent_again_after_an_alert_is_told_again_if_it_stalls_again(
     services.alert_stuck_systems(timezone.now())
 
     assert [m for m in mail.outbox if "stuck at a connected system" in m.subject]
+
+
+def test_the_requester_sees_a_system_is_slow_and_when_it_is_tried_again(
+    subject, django_capture_on_commit_callbacks
+):
+    ConnectedSystemFactory(key="vendor", name="Vendor Analytics Ltd")
+    request = file_request(subject, "copy")
+    with mock.patch(SEND, return_value=Outcome("retry", "connection_error")):
+        request = process(request, django_capture_on_commit_callbacks)
+    assert request.status == Status.WAITING_ON_SYSTEMS
+    job = ConnectorJob.objects.get(request=request)
+    assert (job.status, job.attempts) == (JobStatus.QUEUED, 1)
+
+    client = Client()
+    client.force_login(subject)
+    url = reverse("dsar:detail", args=[request.public_id])
+    page = client.get(url)
+    text = page.content.decode()
+    assert "One of them is slow to answer" in text
+    assert f'datetime="{job.next_attempt_at.isoformat()}"' in text
+    assert f'datetime="{request.due_at.isoformat()}"' in text
+    assert "Vendor Analytics Ltd: delayed, we keep trying" in text
+    assert "connection_error" not in text and "queued" not in text
+
+    # The page reloads itself once the system answered, though the status stays the same.
+    state = page.context["poll_state"]
+    poll = {"poll": state}
+    assert client.get(url, poll, headers={"HX-Request": "true"}).status_code == 204
+    ConnectorJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE)
+    assert client.get(url, poll, headers={"HX-Request": "true"}).headers["HX-Refresh"] == "true"

@@ -7,7 +7,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import Browser
 
 from consent import services as consent_services
 from consent.models import Method
@@ -24,9 +23,7 @@ def too_wide(page) -> int:  # type: ignore[no-untyped-def]
     return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
 
 
-def test_no_page_a_person_reaches_scrolls_sideways_on_a_small_phone(
-    live_server, browser: Browser
-) -> None:
+def test_no_page_a_person_reaches_scrolls_sideways_on_a_small_phone(live_server, browser):
     user = UserFactory()
     ProfileFactory(user=user)
     for key in ("newsletter", "analytics", "personalised-ads"):
