@@ -256,7 +256,8 @@ class DataSubjectRequestAdmin(RecordAdminMixin, ObjectActionsMixin, admin.ModelA
     ) -> list[type[admin.options.InlineModelAdmin[Any, Any]]]:
         # The erasure record only where something was erased: an empty block on a copy's page
         # would read as if it had been.
-        erased = obj is not None and ErasureRecord.objects.filter(request=obj).exists()
+        # (The reverse one-to-one caches its answer, missing or not: one query per page.)
+        erased = obj is not None and hasattr(obj, "erasure_record")
         return [*self.inlines, *_added_inlines, *([ErasureRecordInline] if erased else [])]
 
     def has_work_permission(self, request: HttpRequest) -> bool:

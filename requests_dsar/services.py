@@ -70,11 +70,18 @@ def _notify(request_id: int, event: str) -> None:
     transaction.on_commit(partial(tasks.notify_requester.delay, request_id, event))
 
 
-def _audit(request: DataSubjectRequest, action: str, actor: User | None, **data: Any) -> None:
+def _audit(
+    request: DataSubjectRequest,
+    action: str,
+    actor: User | None,
+    *,
+    role: str | None = None,
+    **data: Any,
+) -> None:
     audit_append(
         action=action,
         actor_user_id=actor.pk if actor else None,
-        actor_role=_role(actor, request),
+        actor_role=role or _role(actor, request),
         target_type="dsar",
         target_id=request.pk,
         data=data,
@@ -196,14 +203,7 @@ def dsar_request_record(
         to_status=Status.IDENTITY_UNVERIFIED,
         reason=reason,
     )
-    audit_append(
-        action="dsar.created",
-        actor_user_id=requester.pk if requester else None,
-        actor_role=role,
-        target_type="dsar",
-        target_id=request.pk,
-        data={"type": type, **audit_data},
-    )
+    _audit(request, "dsar.created", requester, role=role, type=type, **audit_data)
     return request
 
 
@@ -343,6 +343,7 @@ def dsar_verify(
     return request
 
 
+@transaction.atomic
 def dsar_file_for_system(
     *,
     subject: User,

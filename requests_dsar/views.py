@@ -240,6 +240,7 @@ def _detail_context(
     message_form = forms.get("message_form") or MessageForm()
     if dsar.status == Status.NEEDS_CLARIFICATION:
         message_form.fields["body"].label = _("Your answer")
+    progress = systems.progress(dsar)
     return {
         "dsar": dsar,
         "info": TYPE_INFO[dsar.type],
@@ -249,8 +250,8 @@ def _detail_context(
         "code_form": forms.get("code_form") or CodeForm(),
         "can_cancel": can_cancel(dsar),
         "live": _is_live(dsar),
-        "poll_state": _poll_state(dsar),
-        "systems": systems.progress(dsar),
+        "poll_state": _poll_state(dsar, progress),
+        "systems": progress,
         "now": timezone.now(),
         "transfer_token": request.session.pop(f"dsar_transfer_token:{dsar.public_id}", None),
         "transfer_pull_url": request.build_absolute_uri(reverse("api:transfer-pull")),
@@ -259,9 +260,11 @@ def _detail_context(
     }
 
 
-def _poll_state(dsar: DataSubjectRequest) -> str:
+def _poll_state(dsar: DataSubjectRequest, progress: systems.RequestProgress | None = None) -> str:
+    """What the page shows that a poll watches: the status, and while the request waits on
+    the other systems, how far they got."""
     if dsar.status == Status.WAITING_ON_SYSTEMS:
-        return f"{dsar.status}:{systems.progress(dsar).state}"
+        return f"{dsar.status}:{(progress or systems.progress(dsar)).state}"
     return str(dsar.status)
 
 
