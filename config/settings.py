@@ -132,7 +132,8 @@ MIDDLEWARE = [
     "accounts.middleware.AccessLogMiddleware",
     # A minor waiting for their guardian's approval reaches only the waiting page.
     "guardianship.middleware.MinorGuardianMiddleware",
-    "consent.reconsent.ReconsentMiddleware",
+    # Which cookie choice applies after signing in, and re-consent after a policy change.
+    "consent.reconsent.ConsentQuestionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -31,6 +31,7 @@ EVENT_FIELDS = (
     "actor",
     "actor_user_id",
     "created_at",
+    "decided_at",
     "purpose_snapshot",
     "collected_from",
     "prev_hash",

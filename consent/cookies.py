@@ -18,9 +18,10 @@ Choices made before signing in are merged into the user's ledger at login
 
 from __future__ import annotations
 
+import datetime
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -317,6 +318,9 @@ def _compute(request: HttpRequest) -> CookieConsent:
         facts = _user_facts(user)
     purposes = offered_purposes(subject, minor=facts[0] if facts else None)
     states = {s.purpose_key: s for s in ledger.state_for(subject.key, purposes)} if subject else {}
+    # A choice of this device's that disagrees with the account's, not yet answered: off until
+    # the person says which to keep (one of the two is a refusal).
+    unsettled = {c.purpose_key for c in pending_conflicts(request)} if user is not None else set()
     categories = []
     for key, label in CATEGORIES.items():
         members = tuple(p for p in purposes if p.cookie_category == key)
@@ -328,7 +332,8 @@ def _compute(request: HttpRequest) -> CookieConsent:
                 key=key,
                 label=str(label),
                 purposes=members,
-                allowed=all(s is not None and s.allowed for s in member_states),
+                allowed=all(s is not None and s.allowed for s in member_states)
+                and not any(p.key in unsettled for p in members),
                 decided=all(s is not None and s.decision not in UNDECIDED for s in member_states),
                 refused_by_gpc=any(p.refused_by_gpc for p in members),
             )
@@ -443,68 +448,220 @@ def cookie_choices_record(
     return events
 
 
+# --- Choices made before signing in -------------------------------------------------------------
+
+# Where a sign-in keeps the device's choices that disagree with the account's, until answered.
+CONFLICTS_SESSION_KEY = "consent.cookie_conflicts"
+
+
+def _allows(decision: str) -> bool:
+    return decision == Decision.GIVEN
+
+
+@dataclass(frozen=True)
+class ChoiceConflict:
+    """A cookie choice made on this device while signed out that disagrees with the account's
+    own, earlier decision: the person is asked which to keep (see `visitor_choices_merge`)."""
+
+    purpose_key: str
+    device_decision: str
+    device_at: datetime.datetime
+    device_over_gpc: bool  # an opt-in made over the browser's GPC signal
+    account_decision: str
+    account_at: datetime.datetime
+    account_method: str
+
+    def to_session(self) -> dict[str, Any]:
+        return {
+            "purpose": self.purpose_key,
+            "device": [self.device_decision, self.device_at.isoformat(), self.device_over_gpc],
+            "account": [self.account_decision, self.account_at.isoformat(), self.account_method],
+        }
+
+    @classmethod
+    def from_session(cls, data: Mapping[str, Any]) -> ChoiceConflict:
+        device, account = data["device"], data["account"]
+        return cls(
+            purpose_key=str(data["purpose"]),
+            device_decision=str(device[0]),
+            device_at=datetime.datetime.fromisoformat(device[1]),
+            device_over_gpc=bool(device[2]),
+            account_decision=str(account[0]),
+            account_at=datetime.datetime.fromisoformat(account[1]),
+            account_method=str(account[2]),
+        )
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    events: list[ConsentEvent]  # the device's choices carried into the account
+    conflicts: list[ChoiceConflict]  # the device's later choices the person must confirm
+    account_kept: bool  # an older choice of the device's gave way to the account's own
+
+
+def _carry(
+    *,
+    user: User,
+    purpose: Purpose,
+    give: bool,
+    over_gpc: bool,
+    context: CollectionContext,
+    decided_at: datetime.datetime | None,
+) -> list[ConsentEvent]:
+    """Record a choice of the device's as the user's own: method `cookie_banner`, actor self.
+
+    An opt-in the visitor made over their browser's GPC signal stays an opt-in that wins over
+    the signal: the signal's refusal is recorded for the user first when their ledger has none
+    for that purpose, so the opt-in follows it there as it did in the visitor's.
+    """
+    from . import gpc as gpc_module
+    from .services import consent_give, consent_refuse
+
+    owner = user_subject(user)
+    events: list[ConsentEvent | None] = []
+    if not give:
+        events.append(
+            consent_refuse(
+                user=user,
+                purpose=purpose,
+                method=Method.COOKIE_BANNER,
+                actor=user,
+                context=context,
+                decided_at=decided_at,
+            )
+        )
+        return [e for e in events if e is not None]
+    if over_gpc and not gpc_module.has_gpc_event(owner.key, purpose):
+        mine = latest_events(owner.key, [purpose]).get(purpose.pk)
+        events.append(
+            gpc_module.gpc_refusal_record(
+                subject=owner, purpose=purpose, latest=mine, context=context
+            )
+        )
+    # None when the user already holds it; after a signal in their ledger it wins.
+    events.append(
+        consent_give(
+            user=user,
+            purpose=purpose,
+            method=Method.COOKIE_BANNER,
+            actor=user,
+            context=context,
+            decided_at=decided_at,
+        )
+    )
+    return [e for e in events if e is not None]
+
+
 @transaction.atomic
 def visitor_choices_merge(
     *, visitor_id: str, user: User, context: CollectionContext | None = None
-) -> list[ConsentEvent]:
-    """Carry the cookie choices made before signing in into the user's own ledger.
+) -> MergeOutcome:
+    """Carry the cookie choices made on this device before signing in into the user's ledger.
 
-    The rule, per cookie purpose: the visitor's last decision is merged when it was made on the
-    cookie banner (a GPC refusal is not a choice; the signal is honoured for the user on its
-    own) and the user has no decision of their own later than it. A later decision of the
-    user's stands, whatever its method: an older choice never overrides a newer one. Merged
-    decisions are events of the user, method `cookie_banner`, actor self, recorded now; a
-    decision the user already holds is not recorded again.
-
-    An opt-in the visitor made over their browser's GPC signal stays an opt-in that wins over
-    the signal: the signal's refusal is recorded for the user first when their ledger has
-    none for that purpose, so the opt-in follows it there as it did in the visitor's.
+    The rule, per cookie purpose, for the visitor's last decision made on the cookie banner (a
+    GPC refusal is not a choice; the signal is honoured for the user on its own):
+    - the account holds a decision made at the same time or later: the account's stands,
+      whatever its method (an older choice never overrides a newer one);
+    - the account holds no decision, or one that agrees: the device's is carried over with the
+      time it was made (`decided_at`), unless the account already holds it;
+    - the account's earlier decision disagrees: nothing is recorded, and the person is asked
+      which to keep (`conflicts`; `cookie_conflicts_resolve`). The device's choice was made
+      signed out, maybe by someone else on this device: it never silently overwrites a decision
+      the person took in their account.
     """
     from . import gpc as gpc_module
-    from .services import NO_CONTEXT, consent_give, consent_refuse
+    from .services import NO_CONTEXT
 
     visitor = visitor_subject(visitor_id)
     owner = user_subject(user)
     purposes = offered_purposes(owner)
     theirs = latest_events(visitor.key, purposes)
     if not theirs:
-        return []
+        return MergeOutcome(events=[], conflicts=[], account_kept=False)
     own = latest_events(owner.key, purposes)
     context = context or NO_CONTEXT
-    events: list[ConsentEvent | None] = []
+    events: list[ConsentEvent] = []
+    conflicts: list[ChoiceConflict] = []
+    account_kept = False
     for purpose in purposes:
         chosen = theirs.get(purpose.pk)
         if chosen is None or chosen.method != Method.COOKIE_BANNER:
             continue
         mine = own.get(purpose.pk)
-        if mine is not None and mine.created_at >= chosen.created_at:
+        disagree = (
+            mine is not None
+            and mine.decision not in UNDECIDED
+            and _allows(mine.decision) != _allows(chosen.decision)
+        )
+        if mine is not None and mine.made_at >= chosen.made_at:
+            account_kept = account_kept or disagree
             continue  # the user's own later decision stands
-        if chosen.decision != Decision.GIVEN:
-            events.append(
-                consent_refuse(
-                    user=user,
-                    purpose=purpose,
-                    method=Method.COOKIE_BANNER,
-                    actor=user,
-                    context=context,
+        over_gpc = _allows(chosen.decision) and gpc_module.given_over_gpc(visitor.key, chosen)
+        if mine is not None and disagree:
+            conflicts.append(
+                ChoiceConflict(
+                    purpose_key=purpose.key,
+                    device_decision=chosen.decision,
+                    device_at=chosen.made_at,
+                    device_over_gpc=over_gpc,
+                    account_decision=mine.decision,
+                    account_at=mine.made_at,
+                    account_method=mine.method,
                 )
             )
             continue
-        if gpc_module.given_over_gpc(visitor.key, chosen) and not gpc_module.has_gpc_event(
-            owner.key, purpose
-        ):
-            events.append(
-                gpc_module.gpc_refusal_record(
-                    subject=owner, purpose=purpose, latest=mine, context=context
-                )
-            )
-        # None when the user already holds it; after a signal in their ledger it wins.
-        events.append(
-            consent_give(
-                user=user, purpose=purpose, method=Method.COOKIE_BANNER, actor=user, context=context
-            )
+        events += _carry(
+            user=user,
+            purpose=purpose,
+            give=_allows(chosen.decision),
+            over_gpc=over_gpc,
+            context=context,
+            decided_at=chosen.made_at,
         )
-    return [e for e in events if e is not None]
+    return MergeOutcome(events=events, conflicts=conflicts, account_kept=account_kept)
+
+
+def pending_conflicts(request: HttpRequest) -> list[ChoiceConflict]:
+    """The device's choices a signed-in person has still to confirm or drop (see the merge)."""
+    session = getattr(request, "session", None)
+    stored = session.get(CONFLICTS_SESSION_KEY) if session is not None else None
+    if not stored or session is None:
+        return []
+    try:
+        return [ChoiceConflict.from_session(item) for item in stored]
+    except (KeyError, IndexError, TypeError, ValueError):
+        session.pop(CONFLICTS_SESSION_KEY, None)  # not ours: ask nothing, keep the account's
+        return []
+
+
+@transaction.atomic
+def cookie_conflicts_resolve(
+    *,
+    user: User,
+    conflicts: Sequence[ChoiceConflict],
+    use_device: Collection[str],
+    context: CollectionContext | None = None,
+) -> list[ConsentEvent]:
+    """The person's answer: the device's choice for the purposes in `use_device` (recorded now,
+    as the person's decision at this moment), the account's own for the others (nothing to
+    record). A purpose no longer offered is skipped."""
+    from .services import NO_CONTEXT
+
+    offered = {p.key: p for p in offered_purposes(user_subject(user))}
+    events: list[ConsentEvent] = []
+    for conflict in conflicts:
+        purpose = offered.get(conflict.purpose_key)
+        if purpose is None or conflict.purpose_key not in use_device:
+            continue
+        events += _carry(
+            user=user,
+            purpose=purpose,
+            give=_allows(conflict.device_decision),
+            over_gpc=conflict.device_over_gpc,
+            context=context or NO_CONTEXT,
+            decided_at=None,
+        )
+    return events
 
 
 @receiver(user_logged_in, dispatch_uid="consent.cookies.merge_at_login")
@@ -514,13 +671,29 @@ def merge_visitor_choices_at_login(
     visitor_id = visitor_id_from(request) if request is not None else None
     if request is None or visitor_id is None:
         return
+    from django.contrib import messages
+
     from .services import collection_context
 
     try:
-        visitor_choices_merge(visitor_id=visitor_id, user=user, context=collection_context(request))
+        outcome = visitor_choices_merge(
+            visitor_id=visitor_id, user=user, context=collection_context(request)
+        )
     except DatabaseError:
         # Signing in must not fail for this. Nothing is half-merged (one transaction) and
         # nothing is on that was not chosen: the banner simply asks the user again.
         import logging
 
         logging.getLogger(__name__).warning("cookie choices could not be merged at login")
+        return
+    if outcome.conflicts:
+        # Asked on the next page (consent.reconsent's middleware); off until answered.
+        request.session[CONFLICTS_SESSION_KEY] = [c.to_session() for c in outcome.conflicts]
+    elif outcome.account_kept:
+        messages.info(
+            request,
+            _(
+                "Your account's cookie choices now apply on this device: you made them after "
+                "the choice made here while you were signed out."
+            ),
+        )

@@ -7,6 +7,7 @@ by the very next check. No event means "off" for an optional purpose: nothing is
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -126,6 +127,9 @@ def _event_hash(prev_hash: str, event: ConsentEvent) -> str:
     # Events recorded before snapshots were kept have none: their hashes stay as they were.
     if event.purpose_snapshot is not None:
         fields["purpose_snapshot"] = event.purpose_snapshot
+    # Likewise only events that carry a decision time of their own hash one.
+    if event.decided_at is not None:
+        fields["decided_at"] = event.decided_at.isoformat()
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
@@ -143,8 +147,12 @@ def consent_record(
     user_id: int | None = None,
     ip_address: str | None = None,
     user_agent: str = "",
+    decided_at: datetime.datetime | None = None,
 ) -> ConsentEvent:
-    """Append one decision to the subject's chain. Takes effect at once (the cache is dropped)."""
+    """Append one decision to the subject's chain. Takes effect at once (the cache is dropped).
+
+    `decided_at`: when the person made the decision, if before now (a choice made signed out,
+    carried into the account at sign-in); hashed with the event."""
     if decision not in Decision.values:
         raise ValueError("unknown decision")
     if policy_version is None:
@@ -163,6 +171,7 @@ def consent_record(
         method=method,
         actor=actor,
         actor_user_id=actor_user_id,
+        decided_at=decided_at,
         purpose_snapshot=purpose_snapshot(purpose),
         prev_hash=head.last_hash,
     )

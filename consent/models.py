@@ -8,6 +8,7 @@ ConsentEventContext) are erased.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
@@ -201,6 +202,17 @@ class ConsentEvent(AppendOnlyModel):
     actor = models.CharField(max_length=10, choices=ConsentActor.choices)
     actor_user_id = models.BigIntegerField(null=True, blank=True)  # no FK: never rewritten
     created_at = models.DateTimeField(default=timezone.now)
+    # When the person made the decision, if before it was recorded: a cookie choice made on this
+    # device while signed out, carried into the account at sign-in. Empty otherwise (made now).
+    decided_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the person made the decision, if before it was recorded: a cookie choice "
+            "made on this device while signed out, carried into the account at sign-in. "
+            "Empty when it was made as recorded."
+        ),
+    )
     # The purpose as it stood when the decision was made (what the receipt shows), hashed with
     # the event. Empty on events recorded before it was kept: their receipts show today's.
     purpose_snapshot = models.JSONField(null=True, blank=True, editable=False)
@@ -217,6 +229,11 @@ class ConsentEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.decision} {self.purpose_id} #{self.seq}"
+
+    @property
+    def made_at(self) -> datetime.datetime:
+        """When the person decided: what "a later decision" compares, and what receipts show."""
+        return self.decided_at or self.created_at
 
 
 class ConsentEventContext(models.Model):

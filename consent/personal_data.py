@@ -31,6 +31,7 @@ register(
         "actor": "By",
         "policy_version__version": "Policy version",
         "created_at": "When",
+        "decided_at": "Chosen on this device before signing in, at",
     },
     strategy=Strategy.RETAIN,
     # Proof of consent, under a pseudonymous key only: once the account is erased, nothing

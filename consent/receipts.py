@@ -128,7 +128,7 @@ def receipt_for(event: ConsentEvent) -> dict[str, Any]:
     return {
         "version": VERSION,
         "jurisdiction": settings.COMPANY_JURISDICTION,
-        "consentTimestamp": int(event.created_at.timestamp()),
+        "consentTimestamp": int(event.made_at.timestamp()),
         "collectionMethod": str(Method(event.method).label),
         "consentReceiptID": str(event.uuid),
         "language": settings.LANGUAGE_CODE,

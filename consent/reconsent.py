@@ -1,4 +1,9 @@
-"""Re-consent after a material policy change: page views wait until the user has chosen again.
+"""Questions a signed-in person answers before going on: which cookie choice applies, and
+re-consent after a material policy change. Page views wait until they are answered.
+
+Right after signing in, when a cookie choice made on this device while signed out disagrees
+with the account's own earlier decision (`consent.cookies.visitor_choices_merge`), a GET page
+view is sent to the question of which to keep; the cookies in question stay off until then.
 
 When a material version has come into force since a signed-in user last made their choices
 (a sign-up, re-consent or guardian event, recorded under the version then in force), even if a
@@ -17,6 +22,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from .cookies import CONFLICTS_SESSION_KEY
+
 # Paths a pending re-consent never blocks: what the prompt links to (the policy and its diff),
 # what must keep working for anyone (sign-in/out, files, health), and machine clients.
 EXEMPT_PREFIXES = (
@@ -31,7 +38,7 @@ EXEMPT_PREFIXES = (
 )
 
 
-class ReconsentMiddleware:
+class ConsentQuestionsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -48,6 +55,9 @@ class ReconsentMiddleware:
         return not path.startswith((*EXEMPT_PREFIXES, requests, *(p for p in static if p != "/")))
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._applies(request) and request.session.get(CONFLICTS_SESSION_KEY):
+            query = urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(f"{reverse('cookies:conflicts')}?{query}")
         if self._applies(request):
             from .policies import current_policy
             from .selectors import reconsent_due

@@ -81,7 +81,7 @@ class ConsentStateSerializer(serializers.Serializer):
         return str(status.event.uuid) if status.event else None
 
     def get_decided_at(self, status: PurposeStatus) -> str | None:
-        return status.event.created_at.isoformat() if status.event else None
+        return status.event.made_at.isoformat() if status.event else None
 
     def get_receipt_url(self, status: PurposeStatus) -> str | None:
         return receipt_path(status.event.uuid) if status.event else None
@@ -113,6 +113,7 @@ class ConsentEventSerializer(serializers.ModelSerializer):
             "actor",
             "policy_version",
             "created_at",
+            "decided_at",
             "receipt_url",
         ]
 

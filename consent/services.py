@@ -173,6 +173,7 @@ def _record(
     context: CollectionContext,
     policy_version: PolicyVersion | None,
     role: str | None = None,
+    decided_at: datetime.datetime | None = None,
 ) -> ConsentEvent:
     role = _actor_role(user, actor, role)
     event = ledger.consent_record(
@@ -186,6 +187,7 @@ def _record(
         user_id=user.pk,
         ip_address=context.ip_address,
         user_agent=context.user_agent,
+        decided_at=decided_at,
     )
     audit_append(
         action=f"consent.{decision}",
@@ -229,9 +231,11 @@ def consent_give(
     context: CollectionContext = NO_CONTEXT,
     reaffirm: bool = False,
     role: str | None = None,
+    decided_at: datetime.datetime | None = None,
 ) -> ConsentEvent | None:
     """Record that `user` gives consent to `purpose`. Returns the new event, or None when
     consent is already given under the current policy version (nothing changed).
+    `decided_at`: when the person chose, if before now (see `ConsentEvent.decided_at`).
 
     Only the person, or for a minor their guardian, gives consent: staff and the system may
     withdraw one, never give it (PermissionDenied). A purpose not offered to minors can never
@@ -283,6 +287,7 @@ def consent_give(
         context=context,
         policy_version=policy,
         role=role,
+        decided_at=decided_at,
     )
 
 
@@ -306,6 +311,7 @@ def _turn_off(
     context: CollectionContext,
     reaffirm: bool = False,
     role: str | None = None,
+    decided_at: datetime.datetime | None = None,
 ) -> ConsentEvent | None:
     _require_consent_basis(purpose)
     if not purpose.is_optional:
@@ -338,6 +344,7 @@ def _turn_off(
         context=context,
         policy_version=policy,
         role=role,
+        decided_at=decided_at,
     )
     if decision == Decision.WITHDRAWN and method != Method.REQUEST:
         # The company's other systems serving the purpose are told to stop too (a withdrawal
@@ -381,6 +388,7 @@ def consent_refuse(
     context: CollectionContext = NO_CONTEXT,
     reaffirm: bool = False,
     role: str | None = None,
+    decided_at: datetime.datetime | None = None,
 ) -> ConsentEvent | None:
     """Record that `user` declines an optional purpose they were offered.
 
@@ -396,6 +404,7 @@ def consent_refuse(
         context=context,
         reaffirm=reaffirm,
         role=role,
+        decided_at=decided_at,
     )
 
 

@@ -4,6 +4,7 @@ the settings page without JavaScript, `consent_allows`, and the merge of choices
 from __future__ import annotations
 
 import datetime
+import html
 from pathlib import Path
 
 import pytest
@@ -393,16 +394,121 @@ def test_a_later_decision_of_the_user_is_not_overridden_by_the_merge(client, use
     ]
 
 
-def test_an_earlier_decision_of_the_user_gives_way_to_the_newer_banner_choice(
+def test_a_merged_choice_carries_the_time_it_was_made_on_the_device(client, user, analytics):
+    chosen_at = timezone.now()
+    choose(client, "accept_all")
+    with time_machine.travel(chosen_at + datetime.timedelta(minutes=30)):
+        sign_in(client, user)
+
+    [event] = user_events(user)
+    assert event.decision == Decision.GIVEN
+    assert abs(event.decided_at - chosen_at) < datetime.timedelta(seconds=5)
+    assert event.created_at - event.decided_at >= datetime.timedelta(minutes=29)
+    assert ledger.verify_ledger().ok  # the time is part of the hashed proof
+
+
+def test_a_device_choice_that_disagrees_with_the_accounts_earlier_one_changes_nothing_silently(
     client, user, analytics
 ):
-    consent_give(user=user, purpose=analytics, method=Method.CONSENT_CENTER, actor=user)
+    consent_give(user=user, purpose=analytics, method=Method.SIGNUP_FORM, actor=user)
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
         choose(client, "reject_all")
         sign_in(client, user)
 
+        assert list(user_events(user).values_list("decision", "method")) == [
+            (Decision.GIVEN, Method.SIGNUP_FORM)
+        ]
+        # Asked on the next page; analytics is off until the person answers.
+        page = client.get("/dashboard/")
+        assert page.status_code == 302
+        assert page["Location"].startswith(reverse("cookies:conflicts"))
+        request = page.wsgi_request
+        assert cookies.consent_allows(request, "analytics") is False
+
+
+def test_answering_keep_my_accounts_choice_records_nothing_and_asks_no_more(
+    client, user, analytics
+):
+    consent_give(user=user, purpose=analytics, method=Method.SIGNUP_FORM, actor=user)
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
+        choose(client, "reject_all")
+        sign_in(client, user)
+        question = client.get(reverse("cookies:conflicts"))
+        assert "Usage analytics" in question.content.decode()
+
+        answer = client.post(reverse("cookies:conflicts"), {"analytics": "account"})
+
+        assert answer.status_code == 302
+        assert user_events(user).count() == 1
+        assert client.get("/dashboard/").status_code == 200  # not asked again
+        assert cookies.consent_allows(client.get("/dashboard/").wsgi_request, "analytics")
+
+
+def test_answering_use_this_devices_choice_records_it_as_the_persons_decision_now(
+    client, user, analytics
+):
+    consent_give(user=user, purpose=analytics, method=Method.SIGNUP_FORM, actor=user)
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
+        choose(client, "reject_all")
+        sign_in(client, user)
+        client.post(reverse("cookies:conflicts"), {"analytics": "device", "next": "/dashboard/"})
+
     latest = user_events(user).last()
-    assert (latest.decision, latest.method) == (Decision.WITHDRAWN, Method.COOKIE_BANNER)
+    assert (latest.decision, latest.method, latest.decided_at) == (
+        Decision.WITHDRAWN,
+        Method.COOKIE_BANNER,
+        None,
+    )
+
+
+def test_the_question_needs_an_answer_for_each_purpose(client, user, analytics):
+    consent_give(user=user, purpose=analytics, method=Method.SIGNUP_FORM, actor=user)
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
+        choose(client, "reject_all")
+        sign_in(client, user)
+        unanswered = client.post(reverse("cookies:conflicts"), {})
+        made_up = client.post(reverse("cookies:conflicts"), {"analytics": "both"})
+
+    for response in (unanswered, made_up):
+        assert response.status_code == 400
+        assert "Choose which of the two to keep" in response.content.decode()
+    assert user_events(user).count() == 1
+
+
+def test_an_older_device_choice_gives_way_to_the_accounts_and_says_so(client, user, analytics):
+    choose(client, "reject_all")
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
+        consent_give(user=user, purpose=analytics, method=Method.SIGNUP_FORM, actor=user)
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=10)):
+        sign_in(client, user)
+        page = client.get("/dashboard/", follow=True)
+
+    assert list(user_events(user).values_list("decision", flat=True)) == [Decision.GIVEN]
+    assert "account's cookie choices now apply on this device" in html.unescape(
+        page.content.decode()
+    )
+
+
+def test_a_device_choice_that_agrees_is_not_asked_about(client, user, analytics):
+    consent_give(user=user, purpose=analytics, method=Method.SIGNUP_FORM, actor=user)
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
+        choose(client, "accept_all")
+        sign_in(client, user)
+        assert client.get("/dashboard/").status_code == 200
+
+    assert user_events(user).count() == 1
+
+
+def test_a_forged_question_in_the_session_asks_nothing(client, user, analytics):
+    sign_in(client, user)
+    session = client.session
+    session[cookies.CONFLICTS_SESSION_KEY] = [{"purpose": "analytics", "device": ["x"]}]
+    session.save()
+
+    response = client.get(reverse("cookies:conflicts"))
+
+    assert response.status_code == 302
+    assert not user_events(user).exists()
 
 
 def test_the_merge_is_not_repeated_at_the_next_sign_in(client, user, purposes):

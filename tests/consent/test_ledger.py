@@ -170,6 +170,20 @@ def test_verify_consent_ledger_catches_an_edited_purpose_snapshot(user):
 # --- The projection and its cache -----------------------------------------------------------------
 
 
+def test_verify_consent_ledger_catches_an_edited_decision_time(user):
+    purpose = PurposeFactory()
+    made = timezone.now() - datetime.timedelta(minutes=30)
+    edited = give(user, purpose, decided_at=made)
+    assert edited.made_at == made
+    assert "1 events in 1 chains" in verify()
+    forged = made - datetime.timedelta(days=1)
+    tamper(f"UPDATE {TABLE} SET decided_at = %s WHERE id = %s", [forged, edited.pk])  # noqa: S608
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_consent_ledger", stdout=io.StringIO(), stderr=err)
+    assert f"event #{edited.seq}: its content does not match its hash" in err.getvalue()
+
+
 def test_an_optional_purpose_is_off_until_consent_is_given(user):
     assert state(user, PurposeFactory()).allowed is False
 

@@ -272,3 +272,102 @@ def test_a_decision_in_the_consent_center_shows_in_its_history(
         expect(page.get_by_role("checkbox", name="Analytics")).not_to_be_checked()
     finally:
         context.close()
+
+
+# --- A choice made signed out, then the account's: which one applies after signing in ---------
+
+EMAIL = "new.person@example.org"
+PASSWORD = "correct-horse-battery-42"
+
+
+def labelled(page: Page, label: str):  # type: ignore[no-untyped-def]
+    return page.get_by_label(re.compile(rf"^\s*{re.escape(label)}:?\s*$"))
+
+
+def sign_up_with_analytics_ticked(page: Page, base: str) -> None:
+    """Sign up ticking analytics, then confirm the address: the sign-in page follows."""
+    from django.core import mail
+
+    page.goto(base + "/accounts/signup/")
+    labelled(page, "Email").fill(EMAIL)
+    labelled(page, "Password").fill(PASSWORD)
+    labelled(page, "Password (again)").fill(PASSWORD)
+    labelled(page, "Date of birth").fill("1991-06-15")
+    labelled(page, "Country / region").select_option(label="Netherlands")
+    page.get_by_label("Usage analytics").check()
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Verify Your Email Address")
+    [link] = [m for message in mail.outbox for m in re.findall(r"https?://\S+", str(message.body))]
+    page.goto(base + "/accounts/confirm-email/" + link.rsplit("/confirm-email/", 1)[1])
+    page.get_by_role("button", name="Confirm").click()
+
+
+def sign_in(page: Page, base: str) -> None:
+    page.goto(base + "/accounts/login/")
+    labelled(page, "Email").fill(EMAIL)
+    labelled(page, "Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+
+
+def account_decisions() -> list[tuple[str, str]]:
+    from accounts.models import User
+
+    user = User.objects.get(email=EMAIL)
+    return list(
+        ConsentEvent.objects.filter(
+            subject_key=ledger.user_subject_key(user.pk), purpose__key="analytics"
+        ).values_list("decision", "method")
+    )
+
+
+def test_rejecting_before_sign_up_then_ticking_at_sign_up_keeps_analytics_on(
+    live_server, page: Page, purposes, csp_violations: list[str]
+) -> None:
+    page.goto(live_server.url + "/")
+    banner(page).get_by_role("button", name="Reject all").click()
+    sign_up_with_analytics_ticked(page, live_server.url)
+
+    sign_in(page, live_server.url)
+
+    # The sign-up's tick is the later decision: it stands, and nobody is asked anything.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello")
+    expect(page.locator(ANALYTICS_SCRIPT)).to_have_count(1)
+    assert account_decisions() == [(Decision.GIVEN, Method.SIGNUP_FORM)]
+    assert csp_violations == []
+
+
+@pytest.mark.parametrize("answer", ["account", "device"])
+def test_rejecting_after_sign_up_asks_at_sign_in_which_choice_applies(
+    live_server, page: Page, purposes, answer: str, csp_violations: list[str]
+) -> None:
+    sign_up_with_analytics_ticked(page, live_server.url)
+    # Signed out, between sign-up and sign-in (someone else may share this device).
+    page.goto(live_server.url + "/")
+    banner(page).get_by_role("button", name="Reject all").click()
+
+    sign_in(page, live_server.url)
+
+    # Nothing was overwritten: the person is asked, and analytics stays off meanwhile.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Which cookie choice should apply?")
+    expect(page.locator(ANALYTICS_SCRIPT)).to_have_count(0)
+    assert account_decisions() == [(Decision.GIVEN, Method.SIGNUP_FORM)]
+    question = page.get_by_role("group", name="Usage analytics")
+    keep = question.get_by_label(re.compile("^Keep your account's choice: allowed"))
+    use = question.get_by_label(re.compile("^Use the choice made on this device: not allowed"))
+    (keep if answer == "account" else use).check()
+    page.get_by_role("button", name="Save and continue").click()
+
+    # The device follows the answer at once.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello")
+    if answer == "account":
+        expect(page.locator(ANALYTICS_SCRIPT)).to_have_count(1)
+        assert account_decisions() == [(Decision.GIVEN, Method.SIGNUP_FORM)]
+    else:
+        expect(page.locator(ANALYTICS_SCRIPT)).to_have_count(0)
+        assert account_decisions() == [
+            (Decision.GIVEN, Method.SIGNUP_FORM),
+            (Decision.WITHDRAWN, Method.COOKIE_BANNER),
+        ]
+    page.reload()  # asked once: not again
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello")
+    assert csp_violations == []
