@@ -559,6 +559,12 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # What the fields' JSON types cannot say, and where an answer's ids lead (OpenAPI links).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api_docs.postprocess_text_patterns",
+        "config.api.postprocess_links",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ConsentDecisionEnum": "consent.models.Decision",
         "UserDecisionEnum": "consent.serializers.USER_DECISION_CHOICES",
@@ -567,6 +573,8 @@ SPECTACULAR_SETTINGS = {
         "ConnectorJobStatusEnum": "connectors.models.JobStatus",
         "ConnectorJobTypeEnum": "connectors.models.JobType",
         "RequestTypeEnum": "requests_dsar.models.RequestType",
+        # A mandatory notice category: it can only be named as on.
+        "AlwaysOnEnum": [(True, True)],
     },
 }
 

@@ -8,6 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api_fields import ModelSerializer, StrictCharField, StrictURLField
 from requests_dsar.serializers import DetailSerializer as _DetailSerializer
 
 from .models import ConnectedSystem, ConnectorJob, JobStatus, JobType, Kind
@@ -19,7 +20,7 @@ class BreakerSerializer(serializers.Serializer):
     open_until = serializers.DateTimeField(allow_null=True)
 
 
-class ConnectedSystemSerializer(serializers.ModelSerializer):
+class ConnectedSystemSerializer(ModelSerializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
     purposes: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="key", many=True, read_only=True
@@ -27,13 +28,13 @@ class ConnectedSystemSerializer(serializers.ModelSerializer):
     third_party: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="key", read_only=True, allow_null=True
     )
-    categories = serializers.ListField(child=serializers.CharField())
-    request_types = serializers.ListField(child=serializers.CharField())
-    identifiers = serializers.ListField(child=serializers.CharField())
+    categories = serializers.ListField(child=StrictCharField())
+    request_types = serializers.ListField(child=StrictCharField())
+    identifiers = serializers.ListField(child=StrictCharField())
     key_id = serializers.SerializerMethodField(
         help_text="The id of the current signing secret (HTTP connectors); null without one."
     )
-    previous_key_id = serializers.CharField(read_only=True, allow_null=True)
+    previous_key_id = StrictCharField(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField(
         help_text="Where jobs are POSTed (HTTP connectors); null for other kinds."
     )
@@ -72,7 +73,7 @@ class ConnectedSystemSerializer(serializers.ModelSerializer):
         return system.key_id if system.secret_encrypted else None
 
     # A database or manual system has no URL: null, as "" is no URI.
-    @extend_schema_field(serializers.URLField(allow_null=True))
+    @extend_schema_field(StrictURLField(allow_null=True))
     def get_url(self, system: ConnectedSystem) -> str | None:
         return system.url or None
 
@@ -85,9 +86,9 @@ class ConnectedSystemSerializer(serializers.ModelSerializer):
         }
 
 
-class ConnectorJobSerializer(serializers.ModelSerializer):
+class ConnectorJobSerializer(ModelSerializer):
     request = serializers.UUIDField(source="request.public_id", read_only=True)
-    system_name = serializers.CharField(source="system.name", read_only=True)
+    system_name = StrictCharField(source="system.name", read_only=True)
     type = serializers.ChoiceField(choices=JobType.choices)
     status = serializers.ChoiceField(choices=JobStatus.choices)
     has_result = serializers.SerializerMethodField()
@@ -141,8 +142,8 @@ class CallbackSerializer(serializers.Serializer):
         required=False,
         help_text="Other jobs: rows affected per category.",
     )
-    confirmation = serializers.CharField(required=False, max_length=200)
-    error = serializers.CharField(required=False, max_length=100, help_text="A failed job's code.")
+    confirmation = StrictCharField(required=False, max_length=200)
+    error = StrictCharField(required=False, max_length=100, help_text="A failed job's code.")
 
 
 class CallbackAnswerSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api_fields import ModelSerializer, StrictCharField
 from core.models import MAX_ID
 
 from .models import ConsentActor, ConsentEvent, Decision, LegalBasis, Method, Purpose, ThirdParty
@@ -28,18 +29,18 @@ def receipt_path(event_uuid: object) -> str:
     return reverse("api:consent-receipt", args=[event_uuid])
 
 
-class ThirdPartySerializer(serializers.ModelSerializer):
+class ThirdPartySerializer(ModelSerializer):
     class Meta:
         model = ThirdParty
         fields = ["key", "name", "description", "privacy_policy_url"]
 
 
-class PurposeSerializer(serializers.ModelSerializer):
-    legal_basis_label = serializers.CharField(source="get_legal_basis_display")
+class PurposeSerializer(ModelSerializer):
+    legal_basis_label = StrictCharField(source="get_legal_basis_display")
     optional = serializers.BooleanField(
         source="is_optional", help_text="Only optional purposes can be given and withdrawn."
     )
-    pii_categories = serializers.ListField(child=serializers.CharField())
+    pii_categories = serializers.ListField(child=StrictCharField())
     third_parties = serializers.SerializerMethodField()
 
     class Meta:
@@ -65,8 +66,8 @@ class PurposeSerializer(serializers.ModelSerializer):
 class ConsentStateSerializer(serializers.Serializer):
     """Where one purpose stands for the signed-in user."""
 
-    purpose = serializers.CharField(source="purpose.key")
-    name = serializers.CharField(source="purpose.name")
+    purpose = StrictCharField(source="purpose.key")
+    name = StrictCharField(source="purpose.name")
     legal_basis = serializers.ChoiceField(choices=LegalBasis.choices, source="purpose.legal_basis")
     optional = serializers.BooleanField(source="purpose.is_optional")
     allowed = serializers.BooleanField(help_text="Whether the purpose may be processed now.")
@@ -94,9 +95,9 @@ class DecisionSerializer(serializers.Serializer):
     )
 
 
-class ConsentEventSerializer(serializers.ModelSerializer):
+class ConsentEventSerializer(ModelSerializer):
     id = serializers.UUIDField(source="uuid")
-    purpose = serializers.CharField(source="purpose.key")
+    purpose = StrictCharField(source="purpose.key")
     decision = serializers.ChoiceField(choices=Decision.choices)
     method = serializers.ChoiceField(choices=Method.choices)
     actor = serializers.ChoiceField(choices=ConsentActor.choices)
@@ -163,14 +164,14 @@ class CheckBatchSerializer(serializers.Serializer):
 
 class CheckResultSerializer(serializers.Serializer):
     user = serializers.IntegerField(source="user_id")
-    purpose = serializers.CharField(source="purpose.key")
+    purpose = StrictCharField(source="purpose.key")
     allowed = serializers.BooleanField()
     legal_basis = serializers.ChoiceField(choices=LegalBasis.choices, source="purpose.legal_basis")
-    reason = serializers.CharField()
+    reason = StrictCharField()
     decision = serializers.ChoiceField(
         choices=Decision.choices, allow_null=True, help_text="The user's last decision, if any."
     )
-    event = serializers.CharField(
+    event = StrictCharField(
         source="event_uuid", allow_null=True, help_text="The ledger event the answer rests on."
     )
 

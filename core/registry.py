@@ -203,6 +203,17 @@ class Registry:
             seen.setdefault(entry.category, entry.label)
         return sorted(seen.items())
 
+    def requestable_categories(self) -> list[tuple[str, str]]:
+        """The categories a person may choose in a request, sorted by their label: all but the
+        records of staff's own work on the data (part of a full copy, not a choice of theirs)."""
+        return sorted(
+            ((key, label) for key, label in self.categories() if key not in STAFF_CATEGORIES),
+            key=lambda item: str(item[1]).casefold(),
+        )
+
+
+# Records of what staff did with a person's data and the holds they placed on it.
+STAFF_CATEGORIES = frozenset({"staff_actions", "legal_holds"})
 
 registry = Registry()
 

@@ -14,6 +14,7 @@ from accounts.serializers import LoginEventSerializer, ProfileSerializer
 from consent.models import ConsentActor, ConsentEvent, Decision, LegalBasis, Method
 from consent.selectors import PurposeStatus
 from consent.serializers import USER_DECISION_CHOICES
+from core.api_fields import ModelSerializer, StrictCharField, StrictEmailField
 from guardianship.access import GUARDIAN_REQUEST_TYPES, display_name
 from guardianship.models import Guardianship
 from requests_dsar.models import RequestType
@@ -27,7 +28,7 @@ class GuardianMinorSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(source="minor_id", help_text="The minor's user id.")
     name = serializers.SerializerMethodField(help_text="Their name, nickname or e-mail address.")
-    email = serializers.EmailField(source="minor.email")
+    email = StrictEmailField(source="minor.email")
     adult_on = serializers.DateField(
         source="minor.minor_account.adult_on",
         help_text="The day they decide alone: the guardianship ends then.",
@@ -67,9 +68,9 @@ class GuardianMinorDetailSerializer(GuardianMinorSerializer):
         return LoginEventSerializer(logins, many=True).data
 
 
-class GuardianConsentEventSerializer(serializers.ModelSerializer):
+class GuardianConsentEventSerializer(ModelSerializer):
     id = serializers.UUIDField(source="uuid")
-    purpose = serializers.CharField(source="purpose.key")
+    purpose = StrictCharField(source="purpose.key")
     decision = serializers.ChoiceField(choices=Decision.choices)
     method = serializers.ChoiceField(choices=Method.choices)
     actor = serializers.ChoiceField(
@@ -88,9 +89,9 @@ class GuardianConsentEventSerializer(serializers.ModelSerializer):
 class GuardianConsentStateSerializer(serializers.Serializer):
     """Where one purpose offered to the minor stands."""
 
-    purpose = serializers.CharField(source="purpose.key")
-    name = serializers.CharField(source="purpose.name")
-    description = serializers.CharField(source="purpose.description")
+    purpose = StrictCharField(source="purpose.key")
+    name = StrictCharField(source="purpose.name")
+    description = StrictCharField(source="purpose.description")
     legal_basis = serializers.ChoiceField(choices=LegalBasis.choices, source="purpose.legal_basis")
     optional = serializers.BooleanField(
         source="purpose.is_optional", help_text="Only optional purposes can be given and withdrawn."

@@ -158,9 +158,10 @@ class MessageRespondView(generics.GenericAPIView):
         request=RespondSerializer,
         responses={
             200: InboxMessageSerializer,
-            400: OpenApiResponse(
-                description="Not a valid answer, the notice asks for none, or it is already "
-                "answered; the body says which."
+            400: OpenApiResponse(description="Not a valid answer: `accepted` or `objected`."),
+            409: OpenApiResponse(
+                description="The notice asks for no answer, or it is already answered "
+                "otherwise; the body says which."
             ),
             415: INPUT_ERRORS[415],
             **NOT_FOUND,

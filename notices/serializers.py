@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Category, EmailState, Message, Response
+from core.api_docs import SchemaExtra
+from core.api_fields import ModelSerializer, StrictBooleanField, StrictCharField
+
+from .models import MANDATORY_CATEGORIES, Category, EmailState, Message, Response
 
 
-class InboxMessageSerializer(serializers.ModelSerializer):
-    category_label = serializers.CharField(source="get_category_display", read_only=True)
+class InboxMessageSerializer(ModelSerializer):
+    category_label = StrictCharField(source="get_category_display", read_only=True)
     is_read = serializers.BooleanField(read_only=True)
     is_archived = serializers.SerializerMethodField()
-    link = serializers.CharField(
+    link = StrictCharField(
         read_only=True, help_text="Where the notice leads: a path on this site, or empty."
     )
     email_state = serializers.ChoiceField(
@@ -80,20 +84,34 @@ class ReadAllSerializer(serializers.Serializer):
 
 class PreferenceSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
-    category_label = serializers.CharField(source="label")
+    category_label = StrictCharField(source="label")
     email = serializers.BooleanField(help_text="Whether notices of this category are e-mailed.")
     mandatory = serializers.BooleanField(
         help_text="Always e-mailed: security incidents and request updates cannot be switched off."
     )
 
 
-class PreferencesUpdateSerializer(serializers.Serializer):
+@extend_schema_field({"type": "boolean", "enum": [True]})
+class AlwaysOnField(StrictBooleanField):
+    """A mandatory category: may be named, as true only (the service says why not false)."""
+
+
+class PreferencesUpdateSerializer(SchemaExtra, serializers.Serializer):
     """`{"<category>": true | false, ...}`: any of the categories; the others stay as they are."""
+
+    # At least one category, and only categories: anything else is refused, as the schema says.
+    schema_extra = {"minProperties": 1, "additionalProperties": False}
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {
-            value: serializers.BooleanField(
-                required=False, help_text=f"E-mail me about: {str(label).lower()}."
+            value: (AlwaysOnField if value in MANDATORY_CATEGORIES else StrictBooleanField)(
+                required=False,
+                help_text=f"E-mail me about: {str(label).lower()}."
+                + (
+                    " Always on: it cannot be switched off."
+                    if value in MANDATORY_CATEGORIES
+                    else ""
+                ),
             )
             for value, label in Category.choices
         }

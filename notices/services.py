@@ -297,11 +297,11 @@ def message_respond(*, user: User, message_id: int, response: str) -> Message:
         if message is None:
             raise Message.DoesNotExist
         if not message.requires_response:
-            raise ValidationError("This notice does not ask for an answer.")
+            raise ValidationError("This notice does not ask for an answer.", code="conflict")
         if message.response:
             if message.response == response:
                 return message
-            raise ValidationError("You have already answered this notice.")
+            raise ValidationError("You have already answered this notice.", code="conflict")
         message.response = response
         message.responded_at = timezone.now()
         message.read_at = message.read_at or message.responded_at

@@ -15,7 +15,7 @@ from django.http import HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -102,6 +102,10 @@ class RequestListView(generics.ListCreateAPIView):
                 RequestSerializer, description="Joined to the open request of the same type."
             ),
             **INPUT_ERRORS,
+            409: OpenApiResponse(
+                description="The scope does not fit the type: a deletion naming the account "
+                "among its categories (the account goes only with everything)."
+            ),
             **ERRORS,
         },
     )
@@ -151,9 +155,13 @@ class RequestVerifyView(generics.GenericAPIView):
         request=CodeSerializer,
         responses={
             200: OpenApiResponse(RequestSerializer, description="Confirmed: the clock runs."),
-            400: OpenApiResponse(CodeResultSerializer, description="Wrong code, or bad input."),
+            400: OpenApiResponse(
+                CodeResultSerializer, description="Not a code: six digits are expected."
+            ),
             403: OpenApiResponse(
-                CodeResultSerializer, description="Too many wrong codes: ask for a new one."
+                CodeResultSerializer,
+                description="Not the code we sent (`wrong`), or too many wrong codes: ask for "
+                "a new one (`locked`).",
             ),
             410: OpenApiResponse(
                 CodeResultSerializer, description="The code expired: ask for a new one."
@@ -166,8 +174,18 @@ class RequestVerifyView(generics.GenericAPIView):
     )
     def post(self, request: Request, public_id: uuid.UUID) -> Response:
         dsar = _own(request, public_id)
-        serializer = CodeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        as_json = 'Send the code as JSON: {"code": "123456"}.'
+        try:
+            serializer = CodeSerializer(data=request.data)
+            valid = serializer.is_valid()
+        except ParseError:  # not JSON at all: answered in the documented shape too
+            valid, errors = False, [as_json]
+        else:
+            errors = serializer.errors.get("code") or [as_json]
+        if not valid:
+            return Response(
+                {"detail": str(errors[0]), "result": "invalid"}, status=status.HTTP_400_BAD_REQUEST
+            )
         if dsar.status != Status.IDENTITY_UNVERIFIED:
             raise TransitionNotAllowed("This request is already confirmed.")
         result = services.dsar_code_check(request=dsar, code=serializer.validated_data["code"])
@@ -175,7 +193,7 @@ class RequestVerifyView(generics.GenericAPIView):
             dsar.refresh_from_db()
             return Response(_body(dsar, request))
         answers = {
-            "wrong": (status.HTTP_400_BAD_REQUEST, "That code is not right."),
+            "wrong": (status.HTTP_403_FORBIDDEN, "That code is not right."),
             "expired": (status.HTTP_410_GONE, "The code expired; ask for a new one."),
             "locked": (status.HTTP_403_FORBIDDEN, "Too many wrong codes; ask for a new one."),
         }

@@ -181,7 +181,7 @@ class RequestForm(AccessibleFormMixin, forms.Form):
                 # The account itself goes only with the whole account ("everything").
                 choices=[
                     (key, label)
-                    for key, label in registry.categories()
+                    for key, label in registry.requestable_categories()
                     if not (deleting and key == ACCOUNT_CATEGORY)
                 ],
                 widget=forms.CheckboxSelectMultiple,

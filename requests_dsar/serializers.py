@@ -8,6 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.services import PROFILE_EDITABLE_FIELDS
+from core.api_fields import ModelSerializer, StrictCharField, StrictRegexField
+from core.registry import registry
 
 from . import systems
 from .corrections import MAX_CHANGES, MAX_PROPOSAL_LENGTH, STAFF_CORRECTABLE
@@ -27,11 +29,11 @@ from .workflow import can_cancel
 # requester's `systems` and the staff API's progress alike.
 class SystemProgressSerializer(serializers.Serializer):
     system_id = serializers.IntegerField()
-    system = serializers.CharField()
-    status = serializers.CharField(
+    system = StrictCharField()
+    status = StrictCharField(
         help_text="queued, sent, waiting, done, failed, excepted or not_applicable."
     )
-    status_label = serializers.CharField()
+    status_label = StrictCharField()
 
 
 class RequestProgressSerializer(serializers.Serializer):
@@ -40,14 +42,14 @@ class RequestProgressSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
     pending = serializers.IntegerField()
     complete = serializers.BooleanField()
-    text = serializers.CharField(help_text='e.g. "3 of 4 systems done".')
+    text = StrictCharField(help_text='e.g. "3 of 4 systems done".')
     systems = SystemProgressSerializer(many=True)
 
 
-class RequestSerializer(serializers.ModelSerializer):
+class RequestSerializer(ModelSerializer):
     reference = serializers.SerializerMethodField(help_text="Short reference quoted in e-mails.")
-    type_label = serializers.CharField(source="get_type_display", read_only=True)
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    type_label = StrictCharField(source="get_type_display", read_only=True)
+    status_label = StrictCharField(source="get_status_display", read_only=True)
     days_left = serializers.IntegerField(
         read_only=True,
         allow_null=True,
@@ -120,16 +122,17 @@ class ChangeSerializer(serializers.Serializer):
         help_text="A profile field (applied at once), or data only staff can change "
         "(`email`, `login_history`, `access_log`, `other`: describe the correction).",
     )
-    value = serializers.CharField(max_length=MAX_PROPOSAL_LENGTH, allow_blank=True)
+    value = StrictCharField(max_length=MAX_PROPOSAL_LENGTH, allow_blank=True)
 
 
 class ScopeSerializer(serializers.Serializer):
     categories = serializers.ListField(
-        child=serializers.CharField(max_length=100),
+        child=serializers.ChoiceField(choices=[]),  # the registry's, once the apps are loaded
         required=False,
         min_length=1,
         max_length=100,
-        help_text="Categories of data (see the personal-data registry); leave out for all.",
+        help_text="Categories of data (see the personal-data registry); leave out for all. "
+        "A deletion cannot name `account`: the account goes only with everything.",
     )
     changes = serializers.ListField(
         child=ChangeSerializer(),
@@ -139,10 +142,15 @@ class ScopeSerializer(serializers.Serializer):
         help_text="For `correct` and `supplement`: each field of the profile and its new value.",
     )
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["categories"].child.choices = registry.requestable_categories()  # type: ignore[attr-defined]
+        return fields
+
 
 class RequestCreateSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=RequestType.choices)
-    details = serializers.CharField(
+    details = StrictCharField(
         max_length=DETAILS_MAX_LENGTH,
         required=False,
         allow_blank=True,
@@ -152,8 +160,8 @@ class RequestCreateSerializer(serializers.Serializer):
     scope = ScopeSerializer(required=False)
 
 
-class MessageSerializer(serializers.ModelSerializer):
-    body = serializers.CharField(max_length=DETAILS_MAX_LENGTH)
+class MessageSerializer(ModelSerializer):
+    body = StrictCharField(max_length=DETAILS_MAX_LENGTH)
 
     class Meta:
         model = RequestMessage
@@ -162,13 +170,21 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class CodeSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=12, help_text="The six digits e-mailed to the account.")
+    code = StrictRegexField(
+        r"^[0-9]{6}$",
+        help_text="The six digits e-mailed to the account.",
+        error_messages={"invalid": "Give the six digits of the code we e-mailed, nothing else."},
+    )
 
 
 class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+    detail = StrictCharField()
 
 
 class CodeResultSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    result = serializers.ChoiceField(choices=["wrong", "expired", "locked"])
+    detail = StrictCharField()
+    result = serializers.ChoiceField(
+        choices=["invalid", "wrong", "expired", "locked"],
+        help_text="invalid: not six digits; wrong: not the code we sent; expired or locked: "
+        "ask for a new one.",
+    )

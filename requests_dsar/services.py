@@ -149,7 +149,7 @@ def _clean_scope(request_type: str, scope: Mapping[str, Any] | None) -> dict[str
     scope = dict(scope or {})
     categories = scope.get("categories")
     if categories is not None:
-        known = {key for key, _label in registry.categories()}
+        known = {key for key, _label in registry.requestable_categories()}
         if not isinstance(categories, list) or not categories:
             raise ValidationError(
                 {"scope": "Choose at least one category, or leave it out for all."}
@@ -159,7 +159,13 @@ def _clean_scope(request_type: str, scope: Mapping[str, Any] | None) -> dict[str
             raise ValidationError({"scope": f"Unknown categories: {', '.join(unknown)}."})
         if request_type == RequestType.DELETE and "account" in categories:
             raise ValidationError(
-                {"scope": "The account itself is deleted only with the whole account."}
+                {
+                    "scope": ValidationError(
+                        "The account itself is deleted only with the whole account: leave "
+                        "the categories out to delete everything.",
+                        code="conflict",
+                    )
+                }
             )
     if request_type in (RequestType.CORRECT, RequestType.SUPPLEMENT):
         from .corrections import validate_changes

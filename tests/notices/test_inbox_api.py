@@ -143,7 +143,7 @@ def test_an_answer_is_recorded_once(api, user):
     assert first.status_code == 200
     assert (first.json()["response"], first.json()["is_read"]) == ("accepted", True)
     assert first.json()["responded_at"]
-    assert again.status_code == 400
+    assert again.status_code == 409  # well formed, but the notice's state refuses it
     assert again.json()["detail"] == ["You have already answered this notice."]
 
 
@@ -160,7 +160,7 @@ def test_a_bad_answer_is_refused_with_a_message(api, user, body):
 def test_a_notice_that_asks_nothing_cannot_be_answered(api, user):
     message = MessageFactory(user=user)
     response = api.post(f"{API}{message.pk}/respond/", {"response": "accepted"}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["detail"] == ["This notice does not ask for an answer."]
 
 

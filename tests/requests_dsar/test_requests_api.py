@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from requests_dsar import services
-from requests_dsar.models import DataSubjectRequest, ExportArchive, RequestMessage, Status
+from requests_dsar.models import (
+    DataSubjectRequest,
+    ExportArchive,
+    RequestMessage,
+    Status,
+    VerificationCode,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,8 +102,28 @@ def test_a_wrong_code_is_refused_and_too_many_lock_the_code(api, settings):
         api.post(url(request, "verify"), {"code": "000000"}, content_type="application/json")
         for _ in range(3)
     ]
-    assert [a.status_code for a in answers] == [400, 403, 403]
+    assert [a.status_code for a in answers] == [403, 403, 403]
     assert [a.json()["result"] for a in answers] == ["wrong", "locked", "locked"]
+
+
+@pytest.mark.parametrize("body", [{"code": "12345"}, {"code": 123456}, {"code": ""}, {}, []])
+def test_what_is_not_a_code_is_answered_as_the_schema_says(api, body):
+    """Schemathesis found the 400 body in another shape than the documented CodeResult."""
+    request = DataSubjectRequest.objects.get(public_id=create(api).json()["public_id"])
+    response = api.post(url(request, "verify"), body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["result"] == "invalid"
+    assert response.json()["detail"]
+    assert VerificationCode.objects.get(request=request).attempts == 0  # not a wrong guess
+
+
+def test_a_body_that_is_not_json_is_answered_as_the_schema_says(api):
+    request = DataSubjectRequest.objects.get(public_id=create(api).json()["public_id"])
+    response = api.post(url(request, "verify"), b"\xd7z/\xa5<", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["result"] == "invalid"
+    assert response.json()["detail"]
+    assert VerificationCode.objects.get(request=request).attempts == 0  # not a wrong guess
 
 
 def test_an_expired_code_is_refused(api, django_capture_on_commit_callbacks, settings):
