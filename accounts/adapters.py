@@ -20,6 +20,12 @@ from .models import User
 from .ports import provider_link_refusal
 
 
+def user_display(user: User) -> str:
+    """How allauth names the person in its messages and e-mails: by their address, which they
+    know (never the internal "User #11")."""
+    return user.email or "your account"
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # From the announced end of the service, no new account (and no new personal data).

@@ -25,6 +25,15 @@ def test_a_password_reset_link_sets_a_new_password(client, user):
     assert user.check_password(NEW_PASSWORD)
 
 
+def test_signing_in_names_the_person_by_their_address_not_an_internal_id(client, user, password):
+    response = client.post(
+        reverse("account_login"), {"login": user.email, "password": password}, follow=True
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == [f"You are signed in as {user.email}."]
+    assert "User #" not in response.content.decode()
+
+
 def test_account_mails_go_through_the_one_seam_with_the_companys_prefix(client, user, settings):
     client.post(reverse("account_reset_password"), {"email": user.email})
     (sent,) = mail.outbox
