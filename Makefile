@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test install install-dev worker beat bench lint format migrate clean
+.PHONY: run test install install-dev worker beat bench fuzz lint format migrate clean
 
 $(VENV)/.installed-runtime: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: install-dev
 
 bench: install-dev
 	bash scripts/bench.sh
+
+# The API against its OpenAPI schema (schemathesis, every check); `make test` runs it too.
+fuzz: install-dev
+	bash scripts/api_fuzz.sh sqlite
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -563,7 +563,9 @@ SPECTACULAR_SETTINGS = {
     # What the fields' JSON types cannot say, and where an answer's ids lead (OpenAPI links).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "requests_dsar.serializers.postprocess_change_schema",
         "core.api_docs.postprocess_text_patterns",
+        "core.api_docs.postprocess_required_bodies",
         "config.api.postprocess_links",
     ],
     "ENUM_NAME_OVERRIDES": {

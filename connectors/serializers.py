@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api_fields import ModelSerializer, StrictCharField, StrictURLField
+from core.api_fields import ModelSerializer, QuerySerializer, StrictCharField, StrictURLField
 from requests_dsar.serializers import DetailSerializer as _DetailSerializer
 
 from .models import ConnectedSystem, ConnectorJob, JobStatus, JobType, Kind
@@ -119,7 +119,7 @@ class ConnectorJobSerializer(ModelSerializer):
         return bool(job.result_storage_name)
 
 
-class JobFilterSerializer(serializers.Serializer):
+class JobFilterSerializer(QuerySerializer):
     request = serializers.UUIDField(required=False, help_text="A request's public id.")
     system = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     status = serializers.ChoiceField(choices=JobStatus.choices, required=False)

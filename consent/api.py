@@ -19,7 +19,7 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -274,9 +274,16 @@ class ConsentCheckView(APIView):
         summary="Check many (user, purpose) pairs at once",
         description="Every listed user against every listed purpose, at most "
         "1000 pairs. Users not found are listed in `unknown_users` (treat them as denied); an "
-        "unknown purpose fails the whole request with 400.",
+        "unknown purpose fails the whole request with 404, as the single check does.",
         request=CheckBatchSerializer,
-        responses={200: CheckBatchResultSerializer, **INPUT_ERRORS, **SERVICE_ERRORS},
+        responses={
+            200: CheckBatchResultSerializer,
+            **INPUT_ERRORS,
+            404: OpenApiResponse(
+                description="No active purpose with a key listed; the body names it."
+            ),
+            **SERVICE_ERRORS,
+        },
     )
     def post(self, request: Request) -> Response:
         batch = CheckBatchSerializer(data=request.data)
@@ -285,8 +292,9 @@ class ConsentCheckView(APIView):
         purposes = _active_purposes(keys)
         unknown = [k for k in keys if k not in {p.key for p in purposes}]
         if unknown:
-            raise ValidationError(
-                {"purposes": [f"No active purpose with the key “{k}”." for k in unknown]}
+            return Response(
+                {"purposes": [f"No active purpose with the key “{k}”." for k in unknown]},
+                status=status.HTTP_404_NOT_FOUND,
             )
         results = selectors.consent_check(user_ids, purposes)
         found = {r.user_id for r in results}

@@ -8,7 +8,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api_fields import ModelSerializer, StrictCharField
+from core.api_fields import ModelSerializer, QuerySerializer, StrictCharField
 from core.models import MAX_ID
 
 from .models import ConsentActor, ConsentEvent, Decision, LegalBasis, Method, Purpose, ThirdParty
@@ -140,7 +140,7 @@ class UserIdField(serializers.IntegerField):
         super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
 
 
-class CheckQuerySerializer(serializers.Serializer):
+class CheckQuerySerializer(QuerySerializer):
     user = UserIdField(help_text="The user's id.")
     purpose = serializers.SlugField(max_length=CHECK_KEY_MAX_LENGTH, help_text="The purpose's key.")
 

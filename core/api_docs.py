@@ -109,3 +109,29 @@ def postprocess_text_patterns(result: dict[str, Any], **kwargs: Any) -> dict[str
                 for parameter in operation.get("parameters", []):
                     _text_patterns(parameter.get("schema"))
     return result
+
+
+def _needs_a_body(schema: Any, schemas: dict[str, Any]) -> bool:
+    """Whether an empty request (no body) would be refused: some field is required, at least one
+    property must be given, or the body is one of several shapes."""
+    if not isinstance(schema, dict):
+        return False
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        return _needs_a_body(schemas.get(ref.rsplit("/", 1)[-1]), schemas)
+    return bool(schema.get("required") or schema.get("minProperties") or schema.get("oneOf"))
+
+
+def postprocess_required_bodies(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular hook: a request body the server cannot do without is marked required
+    (drf-spectacular leaves a PATCH's, and a body of several shapes, optional)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if not body:
+                continue
+            content = body.get("content", {}).get("application/json", {})
+            if _needs_a_body(content.get("schema"), schemas):
+                body["required"] = True
+    return result

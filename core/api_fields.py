@@ -86,3 +86,26 @@ class ModelSerializer(serializers.ModelSerializer):
         models.PositiveSmallIntegerField: StrictIntegerField,
         models.SmallIntegerField: StrictIntegerField,
     }
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters, as strict as the schema: a parameter given has a value (DRF takes
+    `?status=` as absent), once, and a boolean is `true` or `false` (DRF also takes 1, yes, on)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "getlist") or isinstance(data, dict):
+            for name, field in self.fields.items():
+                if hasattr(data, "getlist"):
+                    values = data.getlist(name)
+                else:  # a QueryDict's .dict(): its last value of each
+                    values = [data[name]] if name in data else []
+                problem = ""
+                if len(values) > 1:
+                    problem = "Give this parameter once."
+                elif values and values[0] == "":
+                    problem = "Give a value, or leave the parameter out."
+                elif values and isinstance(field, serializers.BooleanField):
+                    problem = "" if values[0] in ("true", "false") else "Give true or false."
+                if problem:
+                    raise serializers.ValidationError({name: [problem]})
+        return super().to_internal_value(data)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -28,15 +27,15 @@ from guardianship import access as guardian_access
 from guardianship import services as guardian_services
 from guardianship.models import Guardianship
 from guardianship.serializers import (
+    GUARDIAN_REQUEST_SHAPES,
     GuardianConsentChangeSerializer,
     GuardianConsentDecisionSerializer,
     GuardianConsentStateSerializer,
     GuardianMinorDetailSerializer,
     GuardianMinorSerializer,
-    GuardianRequestCreateSerializer,
 )
 from requests_dsar.models import DataSubjectRequest
-from requests_dsar.serializers import RequestSerializer
+from requests_dsar.serializers import RequestSerializer, create_schema, create_shape
 
 TAGS = ["guardian"]
 NOT_YOURS = not_found("No such minor in your care.")
@@ -181,7 +180,7 @@ class GuardianRequestListView(generics.ListAPIView):
             "If you already have the same request open for them, your details join it and the "
             "answer is 200 with that request."
         ),
-        request=GuardianRequestCreateSerializer,
+        request=create_schema(GUARDIAN_REQUEST_SHAPES, "GuardianRequestCreate"),
         responses={
             201: OpenApiResponse(RequestSerializer, description="Filed; a code is e-mailed."),
             200: OpenApiResponse(
@@ -198,20 +197,17 @@ class GuardianRequestListView(generics.ListAPIView):
     )
     def post(self, request: Request, minor_id: int) -> Response:
         guardianship = _ward(request, minor_id)
-        serializer = GuardianRequestCreateSerializer(data=request.data)
+        serializer = create_shape(request.data, GUARDIAN_REQUEST_SHAPES)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            filed, created = guardian_services.guardian_request_file(
-                guardianship=guardianship,
-                type=data["type"],
-                details=data.get("details", ""),
-                scope=data.get("scope"),
-                reauthenticated=False,
-            )
-        except DjangoValidationError as exc:
-            detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-            raise ValidationError(detail) from exc
+        # A refusal of the service's is answered by the API's exception handler (400 or 409).
+        filed, created = guardian_services.guardian_request_file(
+            guardianship=guardianship,
+            type=data["type"],
+            details=data.get("details", ""),
+            scope=data.get("scope"),
+            reauthenticated=False,
+        )
         if filed.requester_id != guardianship.guardian_id:
             # Opened by the minor themselves: its details are theirs, not shown to the guardian.
             raise AlreadyOpen()

@@ -18,7 +18,11 @@ from core.api_fields import ModelSerializer, StrictCharField, StrictEmailField
 from guardianship.access import GUARDIAN_REQUEST_TYPES, display_name
 from guardianship.models import Guardianship
 from requests_dsar.models import RequestType
-from requests_dsar.serializers import RequestCreateSerializer
+from requests_dsar.serializers import (
+    DataRequestCreateSerializer,
+    DeletionCreateSerializer,
+    type_field,
+)
 
 RECENT_LOGINS = 5
 
@@ -131,18 +135,13 @@ class GuardianConsentChangeSerializer(serializers.Serializer):
     )
 
 
-class GuardianRequestCreateSerializer(RequestCreateSerializer):
-    # Every request type's enum, as for one's own requests; a guardian may file two of them.
-    type = serializers.ChoiceField(
-        choices=RequestType.choices, help_text="`copy` (of their data) or `delete` (their data)."
-    )
+class GuardianCopyCreateSerializer(DataRequestCreateSerializer):
+    type = type_field([RequestType.COPY])
 
-    def validate_type(self, value: str) -> str:
-        if value not in GUARDIAN_REQUEST_TYPES:
-            raise serializers.ValidationError("A guardian can ask for a copy or a deletion.")
-        return value
 
-    def validate_scope(self, scope: dict[str, Any]) -> dict[str, Any]:
-        if "changes" in scope:
-            raise serializers.ValidationError("Changes apply only to corrections.")
-        return scope
+# A guardian may ask for a copy of a minor's data or its deletion, in the requests' own shapes.
+GUARDIAN_REQUEST_SHAPES: dict[str, type[serializers.Serializer]] = {
+    RequestType.COPY: GuardianCopyCreateSerializer,
+    RequestType.DELETE: DeletionCreateSerializer,
+}
+assert set(GUARDIAN_REQUEST_SHAPES) == set(GUARDIAN_REQUEST_TYPES)

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api_docs import SchemaExtra
-from core.api_fields import ModelSerializer, StrictBooleanField, StrictCharField
+from core.api_fields import ModelSerializer, QuerySerializer, StrictBooleanField, StrictCharField
 
 from .models import MANDATORY_CATEGORIES, Category, EmailState, Message, Response
 
@@ -56,7 +56,7 @@ class InboxMessageSerializer(ModelSerializer):
         return obj.archived_at is not None
 
 
-class InboxQuerySerializer(serializers.Serializer):
+class InboxQuerySerializer(QuerySerializer):
     archived = serializers.BooleanField(
         required=False,
         default=False,

@@ -30,8 +30,9 @@ from .serializers import (
     CodeSerializer,
     DetailSerializer,
     MessageSerializer,
-    RequestCreateSerializer,
     RequestSerializer,
+    create_schema,
+    create_shape,
 )
 from .workflow import DOWNLOADABLE, TransitionNotAllowed
 
@@ -95,7 +96,7 @@ class RequestListView(generics.ListCreateAPIView):
             "If a request of the same type is still open, nothing new is filed: the details "
             "join the open request as a message, and the answer is 200 with that request."
         ),
-        request=RequestCreateSerializer,
+        request=create_schema(),
         responses={
             201: OpenApiResponse(RequestSerializer, description="Filed; a code is e-mailed."),
             200: OpenApiResponse(
@@ -103,14 +104,14 @@ class RequestListView(generics.ListCreateAPIView):
             ),
             **INPUT_ERRORS,
             409: OpenApiResponse(
-                description="The scope does not fit the type: a deletion naming the account "
-                "among its categories (the account goes only with everything)."
+                description="The request disagrees with itself: a correction listing the same "
+                "field twice."
             ),
             **ERRORS,
         },
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
-        serializer = RequestCreateSerializer(data=request.data)
+        serializer = create_shape(request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         filed, created = intake.api_request_submit(

@@ -99,7 +99,10 @@ def validate_changes(changes: Any) -> list[dict[str, str]]:
             raise ValidationError({"changes": f"Unknown field {field[:50]!r}."})
         label = field_label(field)
         if field in editable or field in staff:
-            raise ValidationError({field: f"{label}: listed twice."})
+            # Well formed each, but the two disagree: a conflict within the request (409).
+            raise ValidationError(
+                {field: ValidationError(f"{label}: listed twice.", code="conflict")}
+            )
         if field in PROFILE_EDITABLE_FIELDS:
             editable[field] = value
             continue

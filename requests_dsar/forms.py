@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import PROFILE_EDITABLE_FIELDS
-from core.registry import registry
+from core.registry import ACCOUNT_CATEGORY, registry
 
 from .corrections import MAX_CHANGES, MAX_PROPOSAL_LENGTH
 from .models import DETAILS_MAX_LENGTH, RequestType
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 T = RequestType
 
-ACCOUNT_CATEGORY = "account"
 
 # Types that act on categories of data; the others act on the account as a whole.
 CATEGORY_TYPES = frozenset({T.ACCESS, T.COPY, T.TRANSFER, T.DELETE})

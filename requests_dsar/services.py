@@ -24,7 +24,7 @@ from accounts.models import User
 from core import holds
 from core.audit import audit_append
 from core.models import Actor
-from core.registry import registry, subject_hmac
+from core.registry import ACCOUNT_CATEGORY, registry, subject_hmac
 from requests_dsar.models import (
     DataSubjectRequest,
     DenialReason,
@@ -157,7 +157,7 @@ def _clean_scope(request_type: str, scope: Mapping[str, Any] | None) -> dict[str
         unknown = sorted(set(map(str, categories)) - known)
         if unknown:
             raise ValidationError({"scope": f"Unknown categories: {', '.join(unknown)}."})
-        if request_type == RequestType.DELETE and "account" in categories:
+        if request_type == RequestType.DELETE and ACCOUNT_CATEGORY in categories:
             raise ValidationError(
                 {
                     "scope": ValidationError(

@@ -43,4 +43,14 @@ _say "pytest"
 $PY -m pytest "$@"
 status=$?
 if [ $status -eq 5 ]; then _loud "pytest collected no tests"; fi
-exit $status
+[ $status -eq 0 ] || exit $status
+
+# The API against its schema (schemathesis, every check, stateful phase too), on the embedded
+# default and, with the services, on PostgreSQL. Left out when only some tests were asked for.
+if [ $# -eq 0 ] || { [ $# -eq 2 ] && [ "$1" = -m ]; }; then
+  bash scripts/api_fuzz.sh sqlite || { _loud "the API does not hold to its schema on SQLite"; exit 1; }
+  if $have_services; then
+    bash scripts/api_fuzz.sh postgres || { _loud "the API does not hold to its schema on PostgreSQL"; exit 1; }
+  fi
+fi
+exit 0

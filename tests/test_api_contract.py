@@ -19,6 +19,7 @@ from accounts.models import OLDEST_PLAUSIBLE_AGE_YEARS, Profile, validate_birth_
 from core.api_docs import NON_BLANK_TEXT_PATTERN, TEXT_PATTERN, date_range_pattern
 from core.registry import STAFF_CATEGORIES, registry
 from notices.models import MANDATORY_CATEGORIES, Category, Preference
+from requests_dsar.models import DataSubjectRequest, RequestType
 from tests.factories import ProfileFactory
 from tests.notices.test_inbox import MessageFactory
 
@@ -103,11 +104,14 @@ def test_the_mandatory_notice_categories_can_only_be_named_as_true(schema):
 
 
 def test_the_scope_names_the_categories_a_person_may_choose(schema, api):
-    items = component(schema, "ScopeRequest")["properties"]["categories"]["items"]
+    items = component(schema, "CategoriesScopeRequest")["properties"]["categories"]["items"]
     categories = resolved(schema, items)
     offered = [key for key, _label in registry.requestable_categories()]
     assert sorted(categories["enum"]) == sorted(offered)
     assert not STAFF_CATEGORIES & set(categories["enum"])
+    # A deletion's list leaves out the account: it goes only with everything.
+    items = component(schema, "DeletionScopeRequest")["properties"]["categories"]["items"]
+    assert sorted(resolved(schema, items)["enum"]) == sorted(set(offered) - {"account"})
     # The server holds to the same list.
     response = api.post(
         "/api/v1/requests/",
@@ -215,11 +219,115 @@ def test_answering_a_notice_that_asks_nothing_is_a_conflict_not_bad_input(api, u
     assert response.json()["detail"] == ["This notice does not ask for an answer."]
 
 
-def test_a_deletion_naming_the_account_among_its_categories_is_a_conflict(api):
+def test_a_deletion_naming_the_account_among_its_categories_is_refused_as_the_schema_says(api):
     response = api.post(
         "/api/v1/requests/",
         {"type": "delete", "scope": {"categories": ["account", "profile"]}},
         content_type="application/json",
     )
+    assert response.status_code == 400
+    [message] = response.json()["scope"]["categories"]["0"]
+    assert message.startswith('Not a category you can delete on its own: "account".')
+    assert not DataSubjectRequest.objects.exists()
+
+
+# --- A new request: one shape per kind, told apart by `type` ----------------------------------
+
+
+def test_each_kind_of_request_has_its_own_shape_in_the_schema(schema):
+    body = component(schema, "RequestCreateRequest")
+    mapping = body["discriminator"]["mapping"]
+    assert body["discriminator"]["propertyName"] == "type"
+    assert set(mapping) == set(RequestType.values)
+    question = component(schema, "QuestionCreateRequest")
+    assert "details" in question["required"]
+    assert question["properties"]["details"]["pattern"] == NON_BLANK_TEXT_PATTERN
+    correction = component(schema, "CorrectionCreateRequest")
+    assert "scope" in correction["required"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"type": "question"}, "details"),
+        ({"type": "complaint", "details": "   "}, "details"),
+        ({"type": "correct"}, "scope"),
+        ({"type": "correct", "scope": {"changes": []}}, "scope"),
+        ({"type": "nonsense"}, "type"),
+        ({"details": "no type"}, "type"),
+    ],
+)
+def test_a_request_missing_what_its_kind_needs_is_refused_naming_it(api, body, field):
+    response = api.post("/api/v1/requests/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not DataSubjectRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"field": "birth_date", "value": "10/25/2006"},  # the profile form would take it
+        {"field": "birth_date", "value": "1850-01-01"},
+        {"field": "gender", "value": "unknown"},
+        {"field": "region", "value": "Narnia"},
+        {"field": "nickname", "value": "x" * 51},
+        {"field": "other", "value": "  "},
+    ],
+)
+def test_a_correction_value_is_checked_as_the_profile_api_checks_it(api, change):
+    response = api.post(
+        "/api/v1/requests/",
+        {"type": "correct", "scope": {"changes": [change]}},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert not DataSubjectRequest.objects.exists()
+
+
+def test_a_correction_may_clear_a_profile_field_with_an_empty_value(api):
+    response = api.post(
+        "/api/v1/requests/",
+        {"type": "correct", "scope": {"changes": [{"field": "birth_date", "value": ""}]}},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+
+
+def test_a_field_listed_twice_in_one_correction_is_a_conflict(api):
+    changes = [{"field": "bio", "value": "One."}, {"field": "bio", "value": "Two."}]
+    response = api.post(
+        "/api/v1/requests/",
+        {"type": "correct", "scope": {"changes": changes}},
+        content_type="application/json",
+    )
     assert response.status_code == 409
-    assert "leave the categories out to delete everything" in response.json()["scope"][0]
+    assert not DataSubjectRequest.objects.exists()
+
+
+def test_a_guardian_may_file_only_a_copy_or_a_deletion(schema):
+    body = component(schema, "GuardianRequestCreateRequest")
+    assert set(body["discriminator"]["mapping"]) == {"copy", "delete"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/api/v1/requests/"), ("patch", "/api/v1/inbox/preferences/")],
+)
+def test_a_body_the_server_cannot_do_without_is_marked_required(schema, api, method, path):
+    operations = schema["paths"][path]
+    assert operations[method]["requestBody"]["required"] is True
+    response = getattr(api, method)(path, content_type="application/json")  # no body at all
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("query", ["unread=", "unread=yes", "unread=1", "category="])
+def test_a_query_parameter_given_without_a_proper_value_is_refused(api, query):
+    """DRF takes `?category=` as absent and `?unread=1` as true; the schema says neither."""
+    response = api.get(f"/api/v1/inbox/?{query}")
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.json()
+
+
+def test_a_proper_boolean_query_parameter_is_taken(api):
+    assert api.get("/api/v1/inbox/?unread=true&archived=false").status_code == 200

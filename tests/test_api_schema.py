@@ -27,6 +27,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
+    negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -40,8 +42,9 @@ from tests.factories import LoginEventFactory, ProfileFactory
 # Loaded at collection time: generating the schema needs no database.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
 
-# What every response must satisfy. Not `negative_data_rejection`: DRF is lenient by design
-# (a CharField takes 0 as "0", LimitOffsetPagination ignores a malformed `offset`).
+# What every response must satisfy, and what the API must refuse or accept: what the schema
+# forbids is refused, what it allows is taken (the API's fields are strict: core/api_fields.py).
+# scripts/api_fuzz.sh runs every check, stateful phase included, against a served portal.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -49,6 +52,8 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
     ignored_auth,
+    negative_data_rejection,
+    positive_data_acceptance,
 ]
 
 # Cases of the coverage phase are built, with their auth, at collection time: before any test
