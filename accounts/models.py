@@ -214,6 +214,19 @@ class AccessLogEntry(models.Model):
     def __str__(self) -> str:
         return f"Access #{self.pk}"
 
+    @property
+    def description(self) -> str:
+        """What the request did, in words (`accounts.activity`)."""
+        from .activity import describe
+
+        return describe(self.method, self.path)
+
+    @property
+    def outcome(self) -> str:
+        from .activity import outcome
+
+        return outcome(self.status_code)
+
 
 class ApiToken(models.Model):
     """A personal API token. Only a SHA-256 of the secret is stored; it is shown once."""

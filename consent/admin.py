@@ -36,6 +36,7 @@ from .policies import (
     version_label_problem,
 )
 from .policy_notices import policy_notice_audience_size, policy_notice_progress
+from .seed import DEMO_KEY_PREFIX
 
 PUBLISH = "consent.publish_policyversion"
 DRAFT_FIELDS = (
@@ -304,6 +305,15 @@ class ThirdPartyAdmin(admin.ModelAdmin):
     list_filter = ("active",)
     search_fields = ("key", "name")
     prepopulated_fields = {"key": ("name",)}
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
+        if ThirdParty.objects.filter(key__startswith=DEMO_KEY_PREFIX, active=True).exists():
+            messages.warning(
+                request,
+                "The SDKs whose key starts with “demo-” are the demo's examples, listed publicly "
+                "as if they were yours: replace them with the SDKs your apps really use.",
+            )
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="privacy policy")
     def policy_link(self, obj: ThirdParty) -> str:

@@ -6,7 +6,9 @@ import datetime
 import difflib
 import hashlib
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from html import unescape as html_unescape
+from typing import TYPE_CHECKING, Any
 
 import markdown  # type: ignore[import-untyped]
 import nh3
@@ -15,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import slugify
 
 from core.audit import audit_append
 from core.models import Actor
@@ -135,10 +138,58 @@ def policy_publish(*, version: PolicyVersion, actor: User | None) -> PolicyVersi
     return version
 
 
+@dataclass(frozen=True)
+class PolicySection:
+    anchor: str  # the heading's id: /privacy/policy/#section-...
+    title: str
+    level: int  # 2 for a section, 3 for a subsection
+
+
+# Headings keep an id (their anchor), prefixed so policy text can never take a page element's.
+_HEADING_ATTRIBUTES = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    **{f"h{n}": {*nh3.ALLOWED_ATTRIBUTES.get(f"h{n}", set()), "id"} for n in range(1, 7)},
+}
+
+
+def _markdown(text: str) -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=["extra", "sane_lists", "toc"],
+        extension_configs={"toc": {"slugify": _anchor, "toc_depth": "2-3"}},
+        output_format="html",
+    )
+
+
+def _anchor(value: str, separator: str) -> str:
+    return "section-" + (slugify(value)[:60] or "untitled")
+
+
 def render_policy(text: str) -> SafeString:
-    """Markdown to HTML, sanitized: staff-written text can never inject script or styles."""
-    html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
-    return mark_safe(nh3.clean(html, link_rel="noopener noreferrer nofollow"))
+    """Markdown to HTML, sanitized: staff-written text can never inject script or styles.
+    Each section heading carries an anchor (`policy_sections` lists them)."""
+    html = _markdown(text).convert(text)
+    return mark_safe(
+        nh3.clean(html, link_rel="noopener noreferrer nofollow", attributes=_HEADING_ATTRIBUTES)
+    )
+
+
+def policy_sections(text: str) -> list[PolicySection]:
+    """The policy's table of contents: its sections and subsections, in order."""
+    md = _markdown(text)
+    md.convert(text)
+    sections: list[PolicySection] = []
+
+    def walk(tokens: list[dict[str, Any]]) -> None:
+        for token in tokens:
+            sections.append(
+                PolicySection(
+                    anchor=token["id"], title=html_unescape(token["name"]), level=token["level"]
+                )
+            )
+            walk(token.get("children", []))
+
+    walk(md.toc_tokens)  # type: ignore[attr-defined]
+    return sections
 
 
 def diff_lines(old: PolicyVersion, new: PolicyVersion) -> list[tuple[str, str]]:

@@ -15,7 +15,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from .models import PolicyVersion, Purpose, ThirdParty
-from .policies import current_policy, diff_lines, published_versions, render_policy, upcoming_policy
+from .policies import (
+    current_policy,
+    diff_lines,
+    policy_sections,
+    published_versions,
+    render_policy,
+    upcoming_policy,
+)
 
 # Unchanged lines kept around each change in a diff; longer unchanged runs are folded.
 DIFF_CONTEXT = 2
@@ -47,6 +54,7 @@ def _policy_page(request: HttpRequest, policy: PolicyVersion) -> HttpResponse:
     context = {
         "policy": policy,
         "body": render_policy(policy.text),
+        "sections": policy_sections(policy.text),
         "standing": standing,
         "current": current,
         "upcoming": upcoming if standing == "current" else None,

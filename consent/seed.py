@@ -86,13 +86,15 @@ class SeedPurpose:
     third_parties: list[str] = field(default_factory=list)
 
 
-DEMO = "Demo entry: replace it with the SDK you really use (admin, Third parties). "
+# The demo's SDKs are examples: their keys start with this, and admin reminds staff to replace
+# them. Their public descriptions say only what the SDK does, as a real entry's would.
+DEMO_KEY_PREFIX = "demo-"
 
 THIRD_PARTIES = [
     SeedThirdParty(
         key="demo-payments-sdk",
         name="Demo Payments SDK",
-        description=DEMO + "Takes payments when you buy goods or services in our apps.",
+        description="Takes payments when you buy goods or services in our apps.",
         data_received="Payment method, payment account, order amount and payment status.",
         privacy_policy_url="https://payments.example.com/privacy",
         country="NL",
@@ -101,7 +103,7 @@ THIRD_PARTIES = [
     SeedThirdParty(
         key="demo-analytics-sdk",
         name="Demo Analytics SDK",
-        description=DEMO + "Counts visits and measures how our apps and pages are used.",
+        description="Counts visits and measures how our apps and pages are used.",
         data_received="Pages and screens viewed, device model, operating system, "
         "approximate region (from the IP address) and an analytics identifier.",
         privacy_policy_url="https://analytics.example.com/privacy",
@@ -112,7 +114,7 @@ THIRD_PARTIES = [
     SeedThirdParty(
         key="demo-push-sdk",
         name="Demo Push Notifications SDK",
-        description=DEMO + "Delivers notifications to your device, such as security "
+        description="Delivers notifications to your device, such as security "
         "notices and replies to your requests.",
         data_received="A push token for your device, device model and operating system.",
         privacy_policy_url="https://push.example.com/privacy",
@@ -122,7 +124,7 @@ THIRD_PARTIES = [
     SeedThirdParty(
         key="demo-crash-reporting-sdk",
         name="Demo Crash Reporting SDK",
-        description=DEMO + "Sends us a report when the app crashes, so we can fix it.",
+        description="Sends us a report when the app crashes, so we can fix it.",
         data_received="Crash details, device model, operating system and app version.",
         privacy_policy_url="https://crashes.example.com/privacy",
         country="IE",

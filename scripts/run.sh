@@ -108,6 +108,7 @@ product_start() {
 # set before anything (migrations too) writes one.
 portal_url_export "$HOST" "$PORT"
 mkdir -p "$VAR"
+messages_compile || _loud "the message catalogues could not be compiled (install gettext): pages show the libraries' own wording"
 $PY manage.py migrate --noinput || exit 1
 
 if product_db_start && product_start; then

@@ -42,6 +42,12 @@ _apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# The portal's message catalogues (locale/), compiled: gettext's msgfmt, installed when missing.
+messages_compile() {
+  command -v msgfmt >/dev/null 2>&1 || _apt_install gettext || return 1
+  .venv/bin/python manage.py compilemessages --ignore .venv --ignore var -v0
+}
+
 system_deps_install() {
   _apt_install redis-server chromium || return 1
 }

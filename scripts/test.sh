@@ -29,6 +29,9 @@ else
   export PORTAL_TEST_SERVICES=1
 fi
 
+_say "message catalogues"
+messages_compile || { _loud "the message catalogues could not be compiled (gettext's msgfmt)"; exit 1; }
+
 _say "Django checks"
 $PY manage.py check --fail-level WARNING || exit 1
 $PY manage.py makemigrations --check --dry-run >/dev/null || { _loud "models and migrations differ"; exit 1; }

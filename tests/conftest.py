@@ -23,6 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICES = os.environ.get("PORTAL_TEST_SERVICES") == "1"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The message catalogues as `make test` compiles them, for a plain `pytest` run too."""
+    for catalogue in (ROOT / "locale").glob("*/LC_MESSAGES/*.po"):
+        compiled = catalogue.with_suffix(".mo")
+        if not compiled.exists() or compiled.stat().st_mtime < catalogue.stat().st_mtime:
+            subprocess.run(
+                [sys.executable, "manage.py", "compilemessages", "--ignore", ".venv", "-v0"],
+                cwd=ROOT,
+                check=True,
+            )
+            break
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if SERVICES:
         return

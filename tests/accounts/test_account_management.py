@@ -1,8 +1,10 @@
 """Password reset and change, e-mail change with re-verification, signing out other devices."""
 
+import datetime
 import re
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
 from allauth.usersessions.models import UserSession
 from django.core import mail
@@ -97,3 +99,61 @@ def test_a_user_can_sign_out_their_other_sessions(user, password):
     laptop.post(reverse("usersessions_list"), {"action": "end"})
     assert phone.get(reverse("dashboard:home")).status_code == 302
     assert laptop.get(reverse("dashboard:home")).status_code == 200
+
+
+def test_the_dashboard_nudges_towards_two_factor_until_it_is_on(user_client, user):
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    page = user_client.get(reverse("dashboard:home")).content.decode()
+    assert "Turn on two-factor authentication" in page
+    assert f'href="{reverse("mfa_activate_totp")}"' in page
+    TOTP.activate(user, "JBSWY3DPEHPK3PXP")
+    assert "Turn on two-factor" not in user_client.get(reverse("dashboard:home")).content.decode()
+
+
+def test_the_confirmation_mail_speaks_as_the_company_to_the_person(client, settings):
+    client.post(
+        reverse("account_signup"),
+        {
+            "email": "new.person@example.org",
+            "password1": "correct-horse-battery-42",
+            "password2": "correct-horse-battery-42",
+            "birth_date": "1990-01-01",
+            "region": "NL",
+        },
+    )
+    [sent] = [m for m in mail.outbox if m.to == ["new.person@example.org"]]
+    assert (
+        sent.subject
+        == f"[{settings.COMPANY_NAME}] Confirm your e-mail address to finish signing up"
+    )
+    assert sent.body.startswith("Hello,\n")
+    assert "new.person@example.org is your address" in sent.body
+    assert settings.COMPANY_NAME in sent.body
+    for stock in ("Hello from", "User #", "has given your email address", "example.com"):
+        assert stock not in sent.body
+
+
+def test_the_check_your_email_page_says_how_to_get_the_link_again(client):
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "email": "new.person@example.org",
+            "password1": "correct-horse-battery-42",
+            "password2": "correct-horse-battery-42",
+            "birth_date": "1990-01-01",
+            "region": "NL",
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Check your e-mail" in page
+    assert f'href="{reverse("account_login")}"' in page
+    # Signing in with the unconfirmed address sends the link again (after allauth's pause).
+    mail.outbox.clear()
+    with time_machine.travel(datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=4)):
+        client.post(
+            reverse("account_login"),
+            {"login": "new.person@example.org", "password": "correct-horse-battery-42"},
+        )
+    assert [m.to for m in mail.outbox] == [["new.person@example.org"]]

@@ -43,7 +43,34 @@ def test_current_policy_shows_its_version_and_dates():
 def test_current_policy_is_rendered_from_markdown():
     published("1.0")
     html = page(reverse("privacy:policy"))
-    assert "<h2>Who we are</h2>" in html
+    assert '<h2 id="section-who-we-are">Who we are</h2>' in html
+
+
+def test_a_long_policy_has_contents_linking_to_each_section():
+    text = "".join(
+        f"## Part {n}: rules & more\n\nText {n}.\n\n### Detail {n}\n\nMore.\n\n" for n in (1, 2, 3)
+    )
+    published("1.0", text=text)
+    html = page(reverse("privacy:policy"))
+    contents = html[
+        html.index('aria-labelledby="h-toc"') : html.index("</nav>", html.index("h-toc"))
+    ]
+    assert '<a href="#section-part-1-rules-more">Part 1: rules &amp; more</a>' in contents
+    assert '<li class="sub"><a href="#section-detail-2">Detail 2</a></li>' in contents
+    # Every link of the contents leads to a heading of the text.
+    for anchor in re.findall(r'href="#([^"]+)"', contents):
+        assert f'id="{anchor}"' in html
+
+
+def test_policy_text_cannot_give_an_element_an_id_of_its_own():
+    html = str(render_policy('<p id="main">x</p>\n\n## Heading\n'))
+    assert 'id="main"' not in html
+    assert 'id="section-heading"' in html
+
+
+def test_a_short_policy_has_no_contents():
+    published("1.0")
+    assert 'aria-labelledby="h-toc"' not in page(reverse("privacy:policy"))
 
 
 def test_rendering_strips_script_and_inline_event_handlers():

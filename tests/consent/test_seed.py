@@ -10,7 +10,7 @@ from django.core.management import call_command
 from consent.kantara import PII_CATEGORIES, PURPOSE_CATEGORIES
 from consent.models import LegalBasis, PolicyVersion, Purpose, ThirdParty
 from consent.policies import current_policy
-from consent.seed import policy_text_to_markdown, seed_consent_catalogue
+from consent.seed import DEMO_KEY_PREFIX, policy_text_to_markdown, seed_consent_catalogue
 from core.models import AuditLogEntry
 from tests.consent.policy_factories import published
 
@@ -96,9 +96,16 @@ def test_purposes_use_kantara_categories():
         assert purpose.kantara_purpose_category in PURPOSE_CATEGORIES
 
 
-def test_demo_sdks_are_labelled_for_the_operator_to_replace():
+def test_demo_sdks_are_marked_for_staff_and_described_plainly_to_the_public():
+    from tests.factories import PrivacyOfficerFactory
+    from tests.requests_dsar.staff import signed_in
+
+    admin_client = signed_in(PrivacyOfficerFactory())
     seed_consent_catalogue()
-    assert all(t.description.startswith("Demo entry") for t in ThirdParty.objects.all())
+    assert all(t.key.startswith(DEMO_KEY_PREFIX) for t in ThirdParty.objects.all())
+    assert not any("replace" in t.description.lower() for t in ThirdParty.objects.all())
+    listing = admin_client.get("/admin/consent/thirdparty/").content.decode()
+    assert "demo&#x27;s examples" in listing or "demo's examples" in listing
     payments = Purpose.objects.get(key="payments")
     assert list(payments.third_parties.values_list("key", flat=True)) == ["demo-payments-sdk"]
 

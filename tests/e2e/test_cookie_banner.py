@@ -295,9 +295,14 @@ def sign_up_with_analytics_ticked(page: Page, base: str) -> None:
     labelled(page, "Date of birth").fill("1991-06-15")
     labelled(page, "Country / region").select_option(label="Netherlands")
     page.get_by_label("Usage analytics").check()
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Verify Your Email Address")
-    [link] = [m for message in mail.outbox for m in re.findall(r"https?://\S+", str(message.body))]
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your e-mail")
+    [link] = [
+        url
+        for message in mail.outbox
+        for url in re.findall(r"https?://\S+", str(message.body))
+        if "/confirm-email/" in url
+    ]
     page.goto(base + "/accounts/confirm-email/" + link.rsplit("/confirm-email/", 1)[1])
     page.get_by_role("button", name="Confirm").click()
 
@@ -306,7 +311,7 @@ def sign_in(page: Page, base: str) -> None:
     page.goto(base + "/accounts/login/")
     labelled(page, "Email").fill(EMAIL)
     labelled(page, "Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
 
 
 def account_decisions() -> list[tuple[str, str]]:

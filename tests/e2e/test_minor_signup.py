@@ -49,31 +49,31 @@ def years_ago(years: int) -> str:
 
 def sign_up(page: Page, base: str, email: str, birth_date: str, *, adult: bool = False) -> None:
     heading = page.get_by_role("heading", level=1)
-    expect(heading).to_have_text("Sign Up")
+    expect(heading).to_have_text("Sign up")
     field(page, "Email").fill(email)
     field(page, "Password").fill(PASSWORD)
     field(page, "Password (again)").fill(PASSWORD)
     field(page, "Date of birth").fill(birth_date)
     field(page, "Country / region").select_option(label="Germany")
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up").click()
     if adult:
         # The date of birth shows an adult: the adult-only choices are added, left unticked.
         expect(page.get_by_role("alert")).to_contain_text("you have more optional choices")
         expect(page.get_by_label("Personalised ads")).not_to_be_checked()
         field(page, "Password").fill(PASSWORD)
         field(page, "Password (again)").fill(PASSWORD)
-        page.get_by_role("button", name="Sign Up").click()
-    expect(heading).to_have_text("Verify Your Email Address")
+        page.get_by_role("button", name="Sign up").click()
+    expect(heading).to_have_text("Check your e-mail")
     page.goto(base + link_to(email, CONFIRM_LINK))
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("status")).to_contain_text(f"You have confirmed {email}.")
 
 
 def sign_in(page: Page, email: str) -> None:
-    expect(page.get_by_role("heading", level=1)).to_have_text("Sign In")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
     field(page, "Email").fill(email)
     field(page, "Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_minor_signs_up_and_their_guardian_approves(

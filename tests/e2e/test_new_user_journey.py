@@ -48,10 +48,10 @@ def field(page: Page, label: str) -> Locator:
 
 
 def sign_in_with_password(page: Page) -> None:
-    expect(page.get_by_role("heading", level=1)).to_have_text("Sign In")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
     field(page, "Email").fill(EMAIL)
     field(page, "Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
 
 
 def test_new_user_journey(live_server, page: Page, csp_violations: list[str]) -> None:
@@ -63,14 +63,14 @@ def test_new_user_journey(live_server, page: Page, csp_violations: list[str]) ->
     page.goto(base + "/")
     expect(heading).to_contain_text("in your hands")
     page.get_by_role("link", name="Create an account").click()
-    expect(heading).to_have_text("Sign Up")
+    expect(heading).to_have_text("Sign up")
     field(page, "Email").fill(EMAIL)
     field(page, "Password").fill(PASSWORD)
     field(page, "Password (again)").fill(PASSWORD)
     field(page, "Date of birth").fill("1991-06-15")
     field(page, "Country / region").select_option(label="Netherlands")
-    page.get_by_role("button", name="Sign Up").click()
-    expect(heading).to_have_text("Verify Your Email Address")
+    page.get_by_role("button", name="Sign up").click()
+    expect(heading).to_have_text("Check your e-mail")
 
     # 2. The verification link from the e-mail, confirmed in the browser.
     links = [(m.to, CONFIRM_LINK.search(str(m.body))) for m in mail.outbox]
@@ -79,7 +79,7 @@ def test_new_user_journey(live_server, page: Page, csp_violations: list[str]) ->
     page.goto(
         base + urlsplit(link.group(0)).path
     )  # the live server's address, whatever the mail says
-    expect(heading).to_have_text("Confirm Email Address")
+    expect(heading).to_have_text("Confirm your e-mail address")
     expect(page.get_by_role("main")).to_contain_text(EMAIL)
     page.get_by_role("button", name="Confirm").click()
     expect(messages).to_contain_text(f"You have confirmed {EMAIL}.")
@@ -91,14 +91,14 @@ def test_new_user_journey(live_server, page: Page, csp_violations: list[str]) ->
 
     # 4. Turn on two-factor with an authenticator app; allauth then shows recovery codes.
     page.goto(base + "/accounts/2fa/")
-    expect(heading).to_have_text("Two-Factor Authentication")
+    expect(heading).to_have_text("Two-factor authentication")
     expect(page.get_by_role("main")).to_contain_text("An authenticator app is not active.")
     page.get_by_role("link", name="Activate").click()
     # Changing the second factor asks for the password again, even right after signing in.
-    expect(heading).to_have_text("Confirm Access")
+    expect(heading).to_have_text("Confirm that it is you")
     field(page, "Password").fill(PASSWORD)
     page.get_by_role("button", name="Confirm").click()
-    expect(heading).to_have_text("Activate Authenticator App")
+    expect(heading).to_have_text("Turn on an authenticator app")
     expect(page.get_by_role("img")).to_be_visible()  # the QR code
     secret = field(page, "Authenticator secret").input_value()
     assert re.fullmatch(r"[A-Z2-7]{16,}", secret), secret
@@ -107,7 +107,7 @@ def test_new_user_journey(live_server, page: Page, csp_violations: list[str]) ->
     field(page, "Authenticator code").fill(code)
     page.get_by_role("button", name="Activate").click()
     expect(messages).to_contain_text("Authenticator app activated.")
-    expect(heading).to_have_text("Recovery Codes")
+    expect(heading).to_have_text("Recovery codes")
     recovery_codes = field(page, "Unused codes").input_value().split()
     assert len(recovery_codes) == 10
     page.get_by_role("link", name="Dashboard").click()
@@ -118,10 +118,10 @@ def test_new_user_journey(live_server, page: Page, csp_violations: list[str]) ->
     expect(messages).to_contain_text("You have signed out.")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign in").click()
     sign_in_with_password(page)
-    expect(heading).to_have_text("Two-Factor Authentication")
+    expect(heading).to_have_text("Two-factor authentication")
     code, _period = fresh_totp_code(totp, after_period=used_period)
     field(page, "Code").fill(code)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
     expect(heading).to_have_text("Hello")
 
     # 6. Edit the profile: fill some fields, then clear one.
