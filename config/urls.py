@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from consent import cookie_views
+from consent import cookie_views, signup_views
 from guardianship import minor_urls
 from relatives.urls import after_death_urlpatterns
 from requests_dsar.urls import public_urlpatterns
@@ -18,6 +18,7 @@ urlpatterns = [
         "accounts/guardian-consent/",
         include((minor_urls.invitation_urlpatterns, "guardian_invitation")),
     ),
+    path("accounts/signup/choices/", signup_views.signup_choices, name="signup_choices"),
     path("accounts/", include("allauth.urls")),
     path("dashboard/consent/", include("consent.urls")),
     path("dashboard/inbox/", include("notices.urls")),

@@ -519,28 +519,17 @@ def _carry(
 
     owner = user_subject(user)
     events: list[ConsentEvent | None] = []
-    if not give:
-        events.append(
-            consent_refuse(
-                user=user,
-                purpose=purpose,
-                method=Method.COOKIE_BANNER,
-                actor=user,
-                context=context,
-                decided_at=decided_at,
-            )
-        )
-        return [e for e in events if e is not None]
-    if over_gpc and not gpc_module.has_gpc_event(owner.key, purpose):
+    if give and over_gpc and not gpc_module.has_gpc_event(owner.key, purpose):
         mine = latest_events(owner.key, [purpose]).get(purpose.pk)
         events.append(
             gpc_module.gpc_refusal_record(
                 subject=owner, purpose=purpose, latest=mine, context=context
             )
         )
-    # None when the user already holds it; after a signal in their ledger it wins.
+    # None when the user already holds it; after a signal in their ledger a "given" wins.
+    decide = consent_give if give else consent_refuse
     events.append(
-        consent_give(
+        decide(
             user=user,
             purpose=purpose,
             method=Method.COOKIE_BANNER,

@@ -111,17 +111,21 @@ def test_the_dashboard_nudges_towards_two_factor_until_it_is_on(user_client, use
     assert "Turn on two-factor" not in user_client.get(reverse("dashboard:home")).content.decode()
 
 
+SIGN_UP = {
+    "email": "new.person@example.org",
+    "password1": "correct-horse-battery-42",
+    "password2": "correct-horse-battery-42",
+    "birth_date": "1990-01-01",
+    "region": "NL",
+}
+
+
+def sign_up(client, **kwargs):  # type: ignore[no-untyped-def]
+    return client.post(reverse("account_signup"), SIGN_UP, **kwargs)
+
+
 def test_the_confirmation_mail_speaks_as_the_company_to_the_person(client, settings):
-    client.post(
-        reverse("account_signup"),
-        {
-            "email": "new.person@example.org",
-            "password1": "correct-horse-battery-42",
-            "password2": "correct-horse-battery-42",
-            "birth_date": "1990-01-01",
-            "region": "NL",
-        },
-    )
+    sign_up(client)
     [sent] = [m for m in mail.outbox if m.to == ["new.person@example.org"]]
     assert (
         sent.subject
@@ -135,18 +139,7 @@ def test_the_confirmation_mail_speaks_as_the_company_to_the_person(client, setti
 
 
 def test_the_check_your_email_page_says_how_to_get_the_link_again(client):
-    response = client.post(
-        reverse("account_signup"),
-        {
-            "email": "new.person@example.org",
-            "password1": "correct-horse-battery-42",
-            "password2": "correct-horse-battery-42",
-            "birth_date": "1990-01-01",
-            "region": "NL",
-        },
-        follow=True,
-    )
-    page = response.content.decode()
+    page = sign_up(client, follow=True).content.decode()
     assert "Check your e-mail" in page
     assert f'href="{reverse("account_login")}"' in page
     # Signing in with the unconfirmed address sends the link again (after allauth's pause).
@@ -154,6 +147,6 @@ def test_the_check_your_email_page_says_how_to_get_the_link_again(client):
     with time_machine.travel(datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=4)):
         client.post(
             reverse("account_login"),
-            {"login": "new.person@example.org", "password": "correct-horse-battery-42"},
+            {"login": SIGN_UP["email"], "password": SIGN_UP["password1"]},
         )
     assert [m.to for m in mail.outbox] == [["new.person@example.org"]]

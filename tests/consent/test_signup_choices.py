@@ -75,6 +75,22 @@ def test_purposes_needed_for_the_service_are_explained_not_offered(client, purpo
     assert 'name="consent_account"' not in html
 
 
+def test_what_the_service_needs_is_a_summary_with_the_details_on_demand(client, purposes):
+    needed = [
+        PurposeFactory(key=key, name=name, legal_basis="contract", is_optional=False)
+        for key, name in [("account", "Running your account"), ("security", "Keeping it secure")]
+    ]
+    html = client.get(reverse("account_signup")).content.decode()
+    section = html[
+        html.index('id="h-needed"') : html.index("</section>", html.index('id="h-needed"'))
+    ]
+    summary, details = section.split("<details>")
+    assert "Without these 2 uses" in summary
+    assert "running your account and keeping it secure" in summary
+    # The long descriptions wait behind the summary.
+    assert all(p.description not in summary and p.description in details for p in needed)
+
+
 def test_ticked_choices_are_given_and_unticked_ones_refused_once_the_account_exists(
     client, purposes
 ):
@@ -113,3 +129,35 @@ def test_an_address_already_registered_records_no_choice(client, purposes):
     first = ConsentEvent.objects.count()
     sign_up_as_adult(client, consent_newsletter="on")
     assert ConsentEvent.objects.count() == first
+
+
+# --- The choices fetched again when the date of birth changes (htmx) --------------------------
+
+
+def test_an_adult_date_of_birth_brings_the_adult_choices_before_submitting(client, purposes):
+    response = client.get(
+        reverse("signup_choices"),
+        {"birth_date": "1990-01-01", "region": "DE", "consent_newsletter": "on"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="consent_ads"' in html
+    assert 'name="adult_choices_shown" value="ads"' in html
+    assert re.search(r'name="consent_newsletter"[^>]*checked', html)  # a tick survives
+    assert not re.search(r'name="consent_ads"[^>]*checked', html)  # nothing pre-ticked
+
+
+def test_a_minors_date_of_birth_brings_no_choice_their_guardian_makes_them(client, purposes):
+    html = client.get(
+        reverse("signup_choices"), {"birth_date": minors_birth_date(), "region": "DE"}
+    ).content.decode()
+    assert 'name="consent_' not in html
+    assert "your parent or guardian makes the optional choices" in html
+
+
+def test_with_the_adult_choices_shown_one_submission_creates_the_account(client, purposes):
+    response = client.post(
+        reverse("account_signup"), signup_data(adult_choices_shown="ads", consent_ads="on")
+    )
+    assert response.status_code == 302
+    assert dict(decisions()) == {"newsletter": "refused", "ads": "given"}

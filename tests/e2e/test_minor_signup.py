@@ -55,14 +55,14 @@ def sign_up(page: Page, base: str, email: str, birth_date: str, *, adult: bool =
     field(page, "Password (again)").fill(PASSWORD)
     field(page, "Date of birth").fill(birth_date)
     field(page, "Country / region").select_option(label="Germany")
-    page.get_by_role("button", name="Sign up").click()
     if adult:
-        # The date of birth shows an adult: the adult-only choices are added, left unticked.
-        expect(page.get_by_role("alert")).to_contain_text("you have more optional choices")
+        # The date of birth shows an adult: the adult-only choices appear at once, unticked,
+        # and one submission creates the account (no password typed twice).
+        expect(page.get_by_label("Personalised ads")).to_be_visible()
         expect(page.get_by_label("Personalised ads")).not_to_be_checked()
-        field(page, "Password").fill(PASSWORD)
-        field(page, "Password (again)").fill(PASSWORD)
-        page.get_by_role("button", name="Sign up").click()
+    else:
+        expect(page.get_by_label("Newsletter")).to_have_count(0)  # their guardian decides
+    page.get_by_role("button", name="Sign up").click()
     expect(heading).to_have_text("Check your e-mail")
     page.goto(base + link_to(email, CONFIRM_LINK))
     page.get_by_role("button", name="Confirm").click()
