@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,11 +12,29 @@ from django.utils.http import urlencode
 
 from core.admin_tools import session_used_second_factor
 
+# allauth's account pieces (e-mail addresses, second factors, sessions) join the portal's own
+# "Accounts" section: staff look for a person's account in one place.
+JOINS_ACCOUNTS = ("account", "mfa", "usersessions")
+# The schedule's internals are code (config/celery.py): only superusers see them in admin.
+SUPERUSERS_ONLY = frozenset({"django_celery_beat"})
+
 
 class PortalAdminSite(admin.AdminSite):
     site_header = "privacy-portal staff"
     site_title = "privacy-portal staff"
     index_title = "Support and privacy office"
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        apps = super().get_app_list(request, app_label)
+        if not request.user.is_superuser:
+            apps = [app for app in apps if app["app_label"] not in SUPERUSERS_ONLY]
+        accounts = next((app for app in apps if app["app_label"] == "accounts"), None)
+        if app_label is None and accounts is not None:
+            for app in [app for app in apps if app["app_label"] in JOINS_ACCOUNTS]:
+                accounts["models"].extend(app["models"])
+                apps.remove(app)
+            accounts["models"].sort(key=lambda model: str(model["name"]).casefold())
+        return apps
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and session_used_second_factor(request)

@@ -68,6 +68,10 @@ class SignupExtraForm(BirthAndRegionFields):
             and ticked(self.data, self.files, choices.field_name(p))
         ]
         self.fields.update(choices.choice_fields(self.consent_optional))
+        for purpose in self.consent_optional:
+            # A box ticked while the choices are being fetched again keeps its tick: htmx keeps
+            # the element already on the page (same id) instead of the one fetched.
+            self.fields[choices.field_name(purpose)].widget.attrs["hx-preserve"] = "true"
 
     def _entered_birth_date(self) -> datetime.date | None:
         field = self.fields["birth_date"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,3 +106,50 @@ def audit_verify(batch_size: int = 5000) -> ChainReport:
     if head is not None and head.last_hash != prev:
         return ChainReport(checked, None, "entries at the end of the chain were removed")
     return ChainReport(checked, None)
+
+
+# --- How staff read an entry in admin ------------------------------------------------------------
+
+# The first part of an action's name, as staff read it ("dsar.created" -> "Request: created").
+ACTION_SUBJECTS = {
+    "account": "Account",
+    "consent": "Consent",
+    "dsar": "Request",
+    "guardian": "Guardian",
+    "minor": "Minor",
+    "notices": "Notice",
+    "policy": "Policy",
+    "profile": "Profile",
+    "relatives": "Relatives' case",
+    "retention": "Retention",
+    "service_token": "Service token",
+    "staff": "Staff",
+}
+
+# target type -> (ids -> labels), registered by the app that owns the target (AppConfig.ready):
+# one query for a whole page of entries.
+TargetLabeller = Callable[[list[str]], dict[str, str]]
+_target_labellers: dict[str, TargetLabeller] = {}
+
+
+def target_labeller_register(target_type: str, labeller: TargetLabeller) -> None:
+    _target_labellers[target_type] = labeller
+
+
+def action_label(action: str) -> str:
+    subject, _dot, verb = action.partition(".")
+    name = ACTION_SUBJECTS.get(subject, subject.replace("_", " ").capitalize())
+    return f"{name}: {verb.replace('_', ' ').replace('.', ', ')}" if verb else name
+
+
+def target_labels(entries: list[AuditLogEntry]) -> dict[tuple[str, str], str]:
+    """(target type, id) -> how staff read the target, for the entries given."""
+    wanted: dict[str, set[str]] = {}
+    for entry in entries:
+        if entry.target_type in _target_labellers:
+            wanted.setdefault(entry.target_type, set()).add(str(entry.target_id))
+    labels: dict[tuple[str, str], str] = {}
+    for target_type, ids in wanted.items():
+        for target_id, label in _target_labellers[target_type](sorted(ids)).items():
+            labels[(target_type, target_id)] = label
+    return labels

@@ -33,22 +33,25 @@ import shutil
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from itertools import islice
 from typing import IO, Any, BinaryIO, cast
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.duration import duration_iso_string
 from django.utils.text import capfirst
+from django_countries import countries
+from django_countries.fields import CountryField
 
 from accounts.models import User
 from core import crypto
@@ -200,6 +203,49 @@ _JSON_CONVERTERS: dict[type, Any] = {
 _ROW_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
+def _model_field(model: type[models.Model], path: str) -> models.Field | None:
+    """The model field at the end of an ORM path ("purpose__key"), or None."""
+    field_ = None
+    for part in path.split("__"):
+        try:
+            field_ = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        related = field_.related_model if field_.is_relation else None
+        if isinstance(related, type):
+            model = related
+    return field_ if isinstance(field_, models.Field) else None
+
+
+def _readers(entry: PersonalData, names: list[str]) -> list[Callable[[Any], str]]:
+    """How the index shows each column's values to a person: a choice by its label ("Female",
+    not "female"), a country by its name ("Germany", not "DE"), true/false as Yes/No. The
+    JSON and CSV files keep the stored values."""
+    readers: list[Callable[[Any], str]] = []
+    for name in names:
+        field_ = _model_field(entry.model, name)
+        if isinstance(field_, CountryField):
+            readers.append(_country_cell)
+        elif field_ is not None and field_.choices:
+            labels = {str(k): str(label) for k, label in field_.flatchoices}
+            readers.append(partial(_choice_cell, labels))
+        else:
+            readers.append(_readable_cell)
+    return readers
+
+
+def _country_cell(value: Any) -> str:
+    return str(countries.name(value) or value) if value else ""
+
+
+def _choice_cell(labels: dict[str, str], value: Any) -> str:
+    return labels.get(str(value), _cell(value)) if value not in (None, "") else ""
+
+
+def _readable_cell(value: Any) -> str:
+    return ("Yes" if value else "No") if isinstance(value, bool) else _cell(value)
+
+
 def _cell(value: Any) -> str:
     """A JSON-safe value as a CSV cell or index cell."""
     if value is None:
@@ -285,6 +331,7 @@ def _write_table(builder: _ZipBuilder, table: _Table, user: User) -> None:
     """Stream one entry's rows for `user` into `<path>.json` and `<path>.csv`."""
     names = list(table.entry.fields)
     to_json, csv_text, csv_other = _column_plan(table.entry, names)
+    readers = _readers(table.entry, names)
     rows = (
         table.entry.rows_for(user).order_by("pk").values_list(*names).iterator(chunk_size=ROW_CHUNK)
     )
@@ -305,7 +352,9 @@ def _write_table(builder: _ZipBuilder, table: _Table, user: User) -> None:
                 out.write((b",\n" if table.rows else b"\n") + lines.encode())
                 del lines
                 for row in safe_rows[: max(PREVIEW_ROWS - table.rows, 0)]:
-                    table.preview.append([_cell(value) for value in row])
+                    table.preview.append(
+                        [read(value) for read, value in zip(readers, row, strict=True)]
+                    )
                 table.rows += len(safe_rows)
                 _to_csv_cells(safe_rows, csv_text, csv_other)  # in place: JSON is written
                 writer.writerows(safe_rows)
@@ -395,7 +444,13 @@ def _write_index(
             "generated_at": stamp,
             "preview_rows": PREVIEW_ROWS,
             "categories": [
-                {"key": key, "label": label, "tables": tables} for key, label, tables in categories
+                {"key": key, "label": label, "tables": tables}
+                for key, label, tables in categories
+                if any(table.rows for table in tables)
+            ],
+            # Categories with nothing held: one line, not a section each.
+            "empty": [
+                label for _key, label, tables in categories if not any(t.rows for t in tables)
             ],
             "systems": systems,
             # Whether the archive holds a systems/ folder at all (an excepted or empty system

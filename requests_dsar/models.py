@@ -197,7 +197,12 @@ class RequestEvent(models.Model):
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status or '∅'}"
+        """As staff read it in the request's history: "Received", "Received → In progress",
+        "Note" for a step that changed no status."""
+        if not self.to_status:
+            return "Note"
+        to = self.get_to_status_display()
+        return f"{self.get_from_status_display()} → {to}" if self.from_status else str(to)
 
 
 class RequestMessage(models.Model):

@@ -1,5 +1,7 @@
 """Staff reach /admin/ only with a second factor; hashes and MFA secrets are never shown."""
 
+import re
+
 import pyotp
 import pytest
 from allauth.mfa.models import Authenticator
@@ -137,3 +139,21 @@ def test_a_privacy_officer_cannot_make_themselves_superuser_or_set_passwords(pas
     assert 'name="is_active"' in change
     assert 'name="is_superuser"' not in change
     assert 'name="email"' not in change
+
+
+def test_the_admin_home_has_one_accounts_section_and_no_schedule_internals_for_support():
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import SupportAgentFactory
+    from tests.requests_dsar.staff import signed_in
+
+    agent = SupportAgentFactory()
+    # Even with the right to see them, the schedule's internals stay out of a support agent's way.
+    agent.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="django_celery_beat")
+    )
+    agent.user_permissions.add(*Permission.objects.filter(codename="view_emailaddress"))
+    html = signed_in(agent).get(reverse("admin:index")).content.decode()
+    sections = re.findall(r"<caption>\s*<a[^>]*>([^<]+)</a>", html)
+    assert sections.count("Accounts") == 1
+    assert "Email addresses" in html and "Periodic tasks" not in html and "Solar" not in html

@@ -217,3 +217,17 @@ def test_a_draft_from_a_long_version_label_fits_the_column():
     first, second = policy_draft_from(source), policy_draft_from(source)
     assert len(first.version) <= 20 and len(second.version) <= 20
     assert first.version != second.version
+
+
+def test_the_publish_button_comes_after_the_changes_and_the_text_it_asks_to_review():
+    from tests.factories import PrivacyOfficerFactory
+    from tests.requests_dsar.staff import signed_in
+
+    version = draft("2.0")
+    page = signed_in(PrivacyOfficerFactory()).get(
+        reverse("admin:consent_policyversion_publish", args=[version.pk])
+    )
+    html = page.content.decode()
+    button = html.index('value="Publish version 2.0"')
+    assert html.index("Changes since the version in effect") < button
+    assert html.index("The text as users will see it") < button

@@ -161,6 +161,35 @@ def test_the_index_lists_every_category_with_its_row_count(rich_user):
     assert "4 rows" in html  # the activity log
 
 
+def test_the_index_shows_codes_as_a_person_reads_them_and_the_files_keep_them(user):
+    ProfileFactory(user=user, gender="female", region="DE", education="master")
+    zf = open_zip(fulfil(user).archives.get())
+    html = zf.read("index.html").decode()
+    profile = html[html.index('<section id="profile">') :]
+    profile = profile[: profile.index("</section>")]
+    for shown in (
+        "<td>Female</td>",
+        "<td>Germany</td>",
+        "<td>Master&#x27;s degree or equivalent</td>",
+    ):
+        assert shown in profile
+    assert "<td>female</td>" not in profile and "<td>DE</td>" not in profile
+    [stored] = json.loads(zf.read("profile/profile.json"))
+    assert (stored["gender"], stored["region"]) == ("female", "DE")
+
+
+def test_categories_with_nothing_held_are_one_line_not_a_section_each(user):
+    ProfileFactory(user=user)
+    zf = open_zip(fulfil(user).archives.get())
+    html = zf.read("index.html").decode()
+    assert '<section id="profile">' in html
+    assert '<section id="access_log">' not in html
+    line = html[html.index("Nothing held about you in:") :].split("</p>")[0]
+    assert "Activity log" in line and "Profile" not in line
+    # The files are there all the same, for a program reading every category.
+    assert any(name.startswith("access_log/") for name in zf.namelist())
+
+
 def test_the_index_loads_nothing_from_outside_the_archive(rich_user):
     html = open_zip(fulfil(rich_user).archives.get()).read("index.html").decode()
     assert not re.search(r"https?:|//|src=|@import|url\(", html)

@@ -297,6 +297,16 @@ def test_a_deletion_shows_when_it_starts_and_that_it_can_be_cancelled_until_then
     page = text_of(user_client.get(detail(request)))
     assert f"Deletion starts on {request.act_after:%-d %B %Y}" in page
     assert "You can cancel until then" in page
+    # One cancel button, in the deletion's own card.
+    html = user_client.get(detail(request)).content.decode()
+    assert html.count(f'href="{reverse("dsar:cancel", args=[request.public_id])}"') == 1
+    assert "Cancel the deletion" in html
+
+
+def test_another_request_has_its_one_cancel_button(user, user_client):
+    request = file(user)
+    html = user_client.get(detail(request)).content.decode()
+    assert html.count(f'href="{reverse("dsar:cancel", args=[request.public_id])}"') == 1
 
 
 def test_a_denial_shows_the_reason_and_the_legal_ground(user, user_client):
