@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from allauth.mfa.models import Authenticator
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -16,8 +17,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from core.admin_tools import AuditedViewMixin, ReadOnlyInline
+from core.audit import audit_append
 
-from . import services
+from . import ports, services
 from .models import AccessLogEntry, ApiToken, LoginEvent, Profile, User
 
 # Actions other apps offer on the users' list (the guardianship app: flag a minor found without
@@ -33,11 +35,55 @@ def user_action_register(
         _user_actions.append((action, allowed))
 
 
+class StaffProfileForm(forms.ModelForm):
+    """A profile as staff correct it: a date of birth or region that is not theirs to give (one
+    that would make a staff account, or make anyone without an officer, a minor's account) is
+    refused on the form, nothing is saved, and the refusal is audited."""
+
+    actor: User | None = None  # who corrects: set per request (profile_form_for)
+
+    class Meta:
+        model = Profile
+        fields = services.PROFILE_EDITABLE_FIELDS  # the admin narrows them to its own
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        changed = {"birth_date", "region"} & set(self.changed_data)
+        if self.actor is None or not self.instance.pk or not changed:
+            return cleaned
+        refusal = ports.age_correction_refusal(
+            user=self.instance.user,
+            actor=self.actor,
+            birth_date=cleaned.get("birth_date"),
+            region=cleaned.get("region"),
+        )
+        if refusal is not None:
+            audit_append(
+                action="profile.correction_refused",
+                actor_user_id=self.actor.pk,
+                actor_role="staff",
+                target_type="accounts.user",
+                target_id=self.instance.user_id,
+                data={"reason": refusal.code, "fields": sorted(changed)},
+            )
+            self.add_error("birth_date" if "birth_date" in changed else "region", refusal.message)
+        return cleaned
+
+
+def profile_form_for(request: HttpRequest) -> type[StaffProfileForm]:
+    return type("StaffProfileForm", (StaffProfileForm,), {"actor": request.user})
+
+
 class ProfileInline(admin.StackedInline):
     model = Profile
+    form = StaffProfileForm
     can_delete = False
     extra = 0
     readonly_fields = ["updated_at"]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any):  # type: ignore[no-untyped-def]
+        kwargs["form"] = profile_form_for(request)
+        return super().get_formset(request, obj, **kwargs)
 
 
 class LoginEventInline(ReadOnlyInline):
@@ -83,6 +129,10 @@ class UserAdmin(AuditedViewMixin, DjangoUserAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and not request.user.is_superuser:
             fields += [name for name in self.SUPERUSER_ONLY if name not in fields]
+            if getattr(obj, "is_staff", False) or getattr(obj, "is_superuser", False):
+                # Staff accounts are switched off by a superuser only: an officer must not
+                # lock out a superuser or another officer.
+                fields.append("is_active")
         return fields
 
     def get_actions(self, request: HttpRequest):  # type: ignore[no-untyped-def]
@@ -135,6 +185,11 @@ class ProfileAdmin(AuditedViewMixin, admin.ModelAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     readonly_fields = ["user", "updated_at"]
+    form = StaffProfileForm
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):  # type: ignore[no-untyped-def]
+        kwargs["form"] = profile_form_for(request)
+        return super().get_form(request, obj, change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Profile, form, change: bool) -> None:  # type: ignore[no-untyped-def]
         if change:

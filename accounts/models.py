@@ -167,6 +167,7 @@ class LoginEvent(models.Model):
         THIRD_PARTY = "third_party", _("Third-party account")
         MFA = "mfa", _("Password + second factor")
         CODE = "code", _("E-mail code")
+        EMAIL_CONFIRMATION = "email_confirmation", _("Confirming the e-mail address")
         OTHER = "other", _("Other")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_events")

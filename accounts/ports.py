@@ -29,6 +29,37 @@ _link_checks: list[Callable[[User], LinkRefusal | None]] = []
 _minor_signups: list[Callable[[User, datetime.date, str], None]] = []
 # A user's date of birth or region changed (user, actor).
 _age_changes: list[Callable[[User, User], None]] = []
+# "May `actor` give `user` this date of birth and region?" (user, actor, birth_date, region):
+# each returns why not, or None. Asked before someone else's correction is saved.
+_age_correction_checks: list[
+    Callable[[User, User, datetime.date | None, object], AgeCorrectionRefusal | None]
+] = []
+
+
+@dataclass(frozen=True)
+class AgeCorrectionRefusal:
+    """Why a correction of someone's date of birth or region is refused (`code` for the audit)."""
+
+    code: str
+    message: str
+
+
+def age_correction_check_register(
+    check: Callable[[User, User, datetime.date | None, object], AgeCorrectionRefusal | None],
+) -> None:
+    if check not in _age_correction_checks:
+        _age_correction_checks.append(check)
+
+
+def age_correction_refusal(
+    *, user: User, actor: User, birth_date: datetime.date | None, region: object
+) -> AgeCorrectionRefusal | None:
+    """The first refusal of `actor` setting `user`'s date of birth and region, or None."""
+    for check in _age_correction_checks:
+        refusal = check(user, actor, birth_date, region)
+        if refusal is not None:
+            return refusal
+    return None
 
 
 def link_check_register(check: Callable[[User], LinkRefusal | None]) -> None:

@@ -21,7 +21,11 @@ from .signals import login_recorded
 def record_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
     if collection_stopped():
         return  # the service is ending: no more sign-in history is collected
-    method, provider = services.login_method_from(get_authentication_records(request, user))
+    match = request.resolver_match
+    method, provider = services.login_method_from(
+        get_authentication_records(request, user),
+        email_confirmed=match is not None and match.url_name == "account_confirm_email",
+    )
     event = services.login_record(
         user=user,
         ip_address=client_ip(request),

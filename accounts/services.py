@@ -47,6 +47,14 @@ def profile_update(*, user: User, actor: User, data: Mapping[str, Any]) -> Profi
     for name, value in data.items():
         setattr(profile, name, value)
     profile.full_clean(exclude=["user"])
+    if actor.pk != user.pk and {"birth_date", "region"} & set(data):
+        # Someone else's correction that would make this a minor's account (suspended, then
+        # erased without a guardian) is refused unless it is theirs to make.
+        refusal = ports.age_correction_refusal(
+            user=user, actor=actor, birth_date=profile.birth_date, region=profile.region
+        )
+        if refusal is not None:
+            raise ValidationError({"birth_date": refusal.message}, code=refusal.code)
     profile.save(update_fields=[*data.keys(), "updated_at"])
     if {"birth_date", "region"} & set(data):
         # A date of birth or region that shows a minor starts the guardian consent flow.
@@ -64,8 +72,13 @@ def profile_update(*, user: User, actor: User, data: Mapping[str, Any]) -> Profi
     return profile
 
 
-def login_method_from(records: Iterable[Mapping[str, Any]]) -> tuple[str, str]:
-    """Turn allauth's authentication records of a session into (method, provider)."""
+def login_method_from(
+    records: Iterable[Mapping[str, Any]], *, email_confirmed: bool = False
+) -> tuple[str, str]:
+    """Turn allauth's authentication records of a session into (method, provider).
+
+    `email_confirmed`: the sign-in happened on confirming the address, in the browser that
+    signed up (allauth records no authentication for it)."""
     methods = {r.get("method") for r in records}
     provider = next(
         (r.get("provider", "") for r in records if r.get("method") == "socialaccount"), ""
@@ -78,6 +91,8 @@ def login_method_from(records: Iterable[Mapping[str, Any]]) -> tuple[str, str]:
         return LoginEvent.Method.CODE, ""
     if "password" in methods:
         return LoginEvent.Method.PASSWORD, ""
+    if email_confirmed:
+        return LoginEvent.Method.EMAIL_CONFIRMATION, ""
     return LoginEvent.Method.OTHER, ""
 
 

@@ -19,6 +19,7 @@ urlpatterns = [
         include((minor_urls.invitation_urlpatterns, "guardian_invitation")),
     ),
     path("accounts/signup/choices/", signup_views.signup_choices, name="signup_choices"),
+    path("accounts/signup/", signup_views.signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("dashboard/consent/", include("consent.urls")),
     path("dashboard/inbox/", include("notices.urls")),

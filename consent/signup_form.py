@@ -21,6 +21,8 @@ from accounts.signup_forms import BirthAndRegionFields
 
 # Which adult-only choices the page showed (SignupExtraForm.adult_choices_shown).
 ADULT_CHOICES_FIELD = "adult_choices_shown"
+# Asked first (alone on the first step without JavaScript): they decide which choices are offered.
+ABOUT_YOU_FIELDS = ("birth_date", "region")
 
 
 class SignupExtraForm(BirthAndRegionFields):
@@ -39,7 +41,7 @@ class SignupExtraForm(BirthAndRegionFields):
         # one ticked before is reported in clean(). Below the guardian age of their region,
         # no optional box is shown at all: their guardian makes those choices when approving.
         birth_date, region = self._entered_birth_date(), self._entered_region()
-        known = self.is_bound and birth_date is not None
+        known = birth_date is not None
         minor = not known or consent.is_minor_birth_date(birth_date, region)
         self.needs_guardian = known and jurisdictions.is_minor(birth_date, region)
         offered = [p for p in purposes if consent.purpose_is_offered(p, minor=minor)]
@@ -73,17 +75,46 @@ class SignupExtraForm(BirthAndRegionFields):
             # the element already on the page (same id) instead of the one fetched.
             self.fields[choices.field_name(purpose)].widget.attrs["hx-preserve"] = "true"
 
-    def _entered_birth_date(self) -> datetime.date | None:
-        field = self.fields["birth_date"]
+    def _entered(self, name: str) -> Any:
+        """A field's value as entered so far (the submitted data, or the first step's answers
+        carried as `initial`), or None while it is missing or not valid."""
+        field = self.fields[name]
+        if self.is_bound:
+            raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+        else:
+            raw = self.initial.get(name)
         try:
-            return field.clean(
-                field.widget.value_from_datadict(self.data, self.files, "birth_date")
-            )
+            return field.clean(raw)
         except forms.ValidationError:
             return None
 
+    def _entered_birth_date(self) -> datetime.date | None:
+        return self._entered("birth_date")
+
     def _entered_region(self) -> str:
-        return str(self.data.get("region", "")) if self.is_bound else ""
+        return self._entered("region") or ""
+
+    @property
+    def first_step(self) -> bool:
+        """Whether the age is still unknown: a page without JavaScript then asks only the date of
+        birth and region, so the choices for that age are shown before any password is typed."""
+        if self.is_bound:  # a full submission is never sent back to the first step
+            return False
+        return self._entered_birth_date() is None or not self._entered_region()
+
+    def about_you_fields(self) -> list[forms.BoundField]:
+        """The fields asked first: what decides which choices are offered."""
+        return [self[name] for name in ABOUT_YOU_FIELDS]
+
+    def show_first_step_errors(self, data: Any) -> None:
+        """Mark what is wrong in the first step's answers on this unbound form (it is shown again
+        with them, nothing else is checked)."""
+        step = BirthAndRegionFields(data=data)
+        if step.is_valid():
+            return
+        self.cleaned_data: dict[str, Any] = {}
+        for name, errors in step.errors.as_data().items():
+            self.add_error(name, errors)
 
     def consent_fields(self) -> list[forms.BoundField]:
         from .choices import field_name
@@ -91,8 +122,8 @@ class SignupExtraForm(BirthAndRegionFields):
         return [self[field_name(p)] for p in self.consent_optional]
 
     def account_fields(self) -> list[forms.BoundField]:
-        """The visible fields that are not consent choices, in the form's order."""
-        names = {bound.name for bound in self.consent_fields()}
+        """The other visible fields that are not consent choices, in the form's order."""
+        names = {bound.name for bound in self.consent_fields()} | set(ABOUT_YOU_FIELDS)
         return [bound for bound in self.visible_fields() if bound.name not in names]
 
     def clean(self) -> dict[str, Any] | None:

@@ -93,6 +93,7 @@ def _minor_account_changed(instance: MinorAccount, **kwargs: object) -> None:
 account_ports.link_check_register(_link_refusal)
 account_ports.minor_signup_register(_minor_signed_up)
 account_ports.age_change_register(_age_changed)
+account_ports.age_correction_check_register(flow.minor_correction_refusal)
 minors.register(
     minors.MinorRule(
         in_care=_in_care,

@@ -244,7 +244,10 @@ def _detail_context(
     return {
         "dsar": dsar,
         "info": TYPE_INFO[dsar.type],
-        "events": [(ROLE_NAMES.get(e.actor_role, ""), e) for e in dsar.events.all()],
+        # Newest first, as every history in the portal reads (sign-ins, activity, consent).
+        "events": [
+            (ROLE_NAMES.get(e.actor_role, ""), e) for e in dsar.events.order_by("-at", "-pk")
+        ],
         "conversation": dsar.messages.all(),
         "message_form": message_form,
         "code_form": forms.get("code_form") or CodeForm(),

@@ -43,6 +43,7 @@ from guardianship.flow.common import (
 from guardianship.flow.entry import (
     FlagResult,
     minor_account_open,
+    minor_correction_refusal,
     minor_flag_by_staff,
     minor_status_refresh,
     minor_wait_end_at_majority,
@@ -121,6 +122,7 @@ __all__ = [
     "minor_account_for",
     "minor_account_open",
     "minor_accounts_sweep",
+    "minor_correction_refusal",
     "minor_email_send",
     "minor_erasure_notify",
     "minor_erasure_start",

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import jurisdictions
+from accounts import ports as account_ports
 from accounts.models import ApiToken, Profile, User
 from consent.models import Method
 from consent.selectors import facts_changed
@@ -87,6 +88,41 @@ def minor_account_open(
         age_threshold=account.age_threshold,
     )
     return account
+
+
+# Starting the guardian flow for someone (suspension, then erasure without a guardian) is a
+# privacy officer's power: the admin action needs it, and so does a correction that starts it.
+OFFICER_PERMISSION = "guardianship.add_minoraccount"
+STAFF_ACCOUNT_REFUSED = (
+    "This is a staff account, which never becomes a minor's account: the date of birth and "
+    "region were not changed. If this person is a minor, a superuser removes their staff role "
+    "first."
+)
+NEEDS_OFFICER_REFUSED = (
+    "This date of birth and region make the person a minor: their account would be suspended "
+    "until a guardian approves it, and deleted without one. Only a privacy officer can make "
+    "this correction; nothing was changed."
+)
+
+
+def minor_correction_refusal(
+    user: User, actor: User, birth_date: datetime.date | None, region: object
+) -> account_ports.AgeCorrectionRefusal | None:
+    """Why `actor` may not correct `user`'s date of birth and region to these, or None.
+
+    Only a correction that would start the guardian flow is checked (a minor already in it
+    follows corrections as before): never for a staff or superuser account, and only by a
+    privacy officer."""
+    if actor.pk == user.pk or not jurisdictions.is_minor(birth_date, region):
+        return None
+    account = minor_account_for(user)
+    if account is not None and account.status != MinorAccount.Status.ENDED:
+        return None
+    if user.is_staff or user.is_superuser:
+        return account_ports.AgeCorrectionRefusal("staff_account", STAFF_ACCOUNT_REFUSED)
+    if not actor.has_perm(OFFICER_PERMISSION):
+        return account_ports.AgeCorrectionRefusal("needs_officer", NEEDS_OFFICER_REFUSED)
+    return None
 
 
 def minor_status_refresh(*, user: User, actor: User) -> MinorAccount | None:
@@ -205,6 +241,9 @@ def minor_flag_by_staff(*, user: User, actor: User) -> FlagResult:
     account = minor_account_for(user)
     if account is not None and account.status != MinorAccount.Status.ENDED:
         return FlagResult(False, f"already {account.get_status_display().lower()}")
+    if user.is_staff or user.is_superuser:
+        audit("minor.flag_refused", actor=actor, role="staff", minor_id=user.pk, reason="staff")
+        return FlagResult(False, "a staff account never becomes a minor's account")
     assert birth_date is not None  # is_minor() is False without one
     minor_account_open(
         user=user,

@@ -6,9 +6,10 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import LoginEvent, User
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,28 @@ def test_following_the_verification_link_verifies_the_address(client):
     link = re.search(r"/accounts/confirm-email/\S+", mail.outbox[0].body).group(0)
     client.post(link)
     assert EmailAddress.objects.get(email="new.person@example.org").verified
+
+
+def test_confirming_in_the_browser_that_signed_up_signs_the_person_in(client):
+    client.post(reverse("account_signup"), signup_data())
+    link = re.search(r"/accounts/confirm-email/\S+", mail.outbox[0].body).group(0)
+    response = client.post(link)
+    user = User.objects.get(email="new.person@example.org")
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert response.url == reverse("dashboard:home")
+    [sign_in] = LoginEvent.objects.filter(user=user)
+    assert sign_in.get_method_display() == "Confirming the e-mail address"
+
+
+def test_a_link_opened_in_another_browser_confirms_but_does_not_sign_in(client):
+    client.post(reverse("account_signup"), signup_data())
+    link = re.search(r"/accounts/confirm-email/\S+", mail.outbox[0].body).group(0)
+    elsewhere = Client()
+    response = elsewhere.post(link)
+    assert EmailAddress.objects.get(email="new.person@example.org").verified
+    assert "_auth_user_id" not in elsewhere.session
+    assert response.url == reverse("account_login")
+    assert not LoginEvent.objects.exists()
 
 
 @pytest.mark.parametrize("email", ["Taken@Example.org", "taken@example.org", "TAKEN@EXAMPLE.ORG"])

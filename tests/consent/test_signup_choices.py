@@ -135,7 +135,7 @@ def test_an_address_already_registered_records_no_choice(client, purposes):
 
 
 def test_an_adult_date_of_birth_brings_the_adult_choices_before_submitting(client, purposes):
-    response = client.get(
+    response = client.post(
         reverse("signup_choices"),
         {"birth_date": "1990-01-01", "region": "DE", "consent_newsletter": "on"},
     )
@@ -148,7 +148,7 @@ def test_an_adult_date_of_birth_brings_the_adult_choices_before_submitting(clien
 
 
 def test_a_minors_date_of_birth_brings_no_choice_their_guardian_makes_them(client, purposes):
-    html = client.get(
+    html = client.post(
         reverse("signup_choices"), {"birth_date": minors_birth_date(), "region": "DE"}
     ).content.decode()
     assert 'name="consent_' not in html
@@ -161,3 +161,71 @@ def test_with_the_adult_choices_shown_one_submission_creates_the_account(client,
     )
     assert response.status_code == 302
     assert dict(decisions()) == {"newsletter": "refused", "ads": "given"}
+
+
+def test_the_choices_are_never_fetched_with_the_date_of_birth_in_the_url(client, purposes):
+    response = client.get(reverse("signup_choices"), {"birth_date": "1990-01-01", "region": "DE"})
+    assert response.status_code == 405
+
+
+# --- Without JavaScript: the first short step -----------------------------------------------
+
+
+def test_the_first_page_asks_the_date_of_birth_and_region_before_any_password(client, purposes):
+    html = client.get(reverse("account_signup")).content.decode()
+    rest = html.index('id="signup-rest"')
+    assert html.index('name="birth_date"') < rest and html.index('name="region"') < rest
+    assert re.search(r'<fieldset id="signup-rest" data-signup-later disabled hidden>', html)
+    assert html.index('name="password1"') > rest  # inside the disabled part: never sent
+    assert 'name="signup_step" value="continue"' in html
+
+
+def test_continue_shows_an_adult_their_choices_and_creates_nothing(client, purposes):
+    response = client.post(
+        reverse("account_signup"),
+        {"signup_step": "continue", "birth_date": "1990-01-01", "region": "DE"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert not User.objects.exists()
+    assert 'name="consent_ads"' in html and 'name="adult_choices_shown" value="ads"' in html
+    assert 'value="1990-01-01"' in html and re.search(r'value="DE"\s+selected', html)
+    assert "disabled hidden" not in html and 'name="signup_step"' not in html
+    assert 'role="alert"' not in html
+
+
+def test_after_continue_one_submission_creates_the_account_with_its_choices(client, purposes):
+    client.post(
+        reverse("account_signup"),
+        {"signup_step": "continue", "birth_date": "1991-05-17", "region": "FR"},
+    )
+    response = client.post(
+        reverse("account_signup"), signup_data(adult_choices_shown="ads", consent_ads="on")
+    )
+    assert response.status_code == 302
+    assert User.objects.get().email == "new.person@example.org"
+    assert dict(decisions()) == {"newsletter": "refused", "ads": "given"}
+
+
+def test_continue_with_a_wrong_date_of_birth_says_so_and_stays_on_the_first_step(client, purposes):
+    html = client.post(
+        reverse("account_signup"),
+        {"signup_step": "continue", "birth_date": "31/31/1990", "region": ""},
+    ).content.decode()
+    assert "Enter a valid date." in html
+    assert "This field is required." in html
+    assert "disabled hidden" in html  # still the first step
+    assert not User.objects.exists()
+
+
+def test_continue_keeps_where_the_person_was_going(client, purposes):
+    html = client.post(
+        reverse("account_signup") + "?next=/dashboard/consent/",
+        {
+            "signup_step": "continue",
+            "birth_date": "1990-01-01",
+            "region": "DE",
+            "next": "/dashboard/consent/",
+        },
+    ).content.decode()
+    assert 'name="next" value="/dashboard/consent/"' in html

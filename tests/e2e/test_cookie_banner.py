@@ -285,9 +285,7 @@ def labelled(page: Page, label: str):  # type: ignore[no-untyped-def]
 
 
 def sign_up_with_analytics_ticked(page: Page, base: str) -> None:
-    """Sign up ticking analytics, then confirm the address: the sign-in page follows."""
-    from django.core import mail
-
+    """Sign up ticking analytics: the page then asks to check the e-mail."""
     page.goto(base + "/accounts/signup/")
     labelled(page, "Email").fill(EMAIL)
     labelled(page, "Password").fill(PASSWORD)
@@ -297,6 +295,12 @@ def sign_up_with_analytics_ticked(page: Page, base: str) -> None:
     page.get_by_label("Usage analytics").check()
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your e-mail")
+
+
+def confirm_address(page: Page, base: str) -> None:
+    """Follow the e-mailed link in the browser that signed up: confirming signs the person in."""
+    from django.core import mail
+
     [link] = [
         url
         for message in mail.outbox
@@ -305,13 +309,6 @@ def sign_up_with_analytics_ticked(page: Page, base: str) -> None:
     ]
     page.goto(base + "/accounts/confirm-email/" + link.rsplit("/confirm-email/", 1)[1])
     page.get_by_role("button", name="Confirm").click()
-
-
-def sign_in(page: Page, base: str) -> None:
-    page.goto(base + "/accounts/login/")
-    labelled(page, "Email").fill(EMAIL)
-    labelled(page, "Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def account_decisions() -> list[tuple[str, str]]:
@@ -332,7 +329,7 @@ def test_rejecting_before_sign_up_then_ticking_at_sign_up_keeps_analytics_on(
     banner(page).get_by_role("button", name="Reject all").click()
     sign_up_with_analytics_ticked(page, live_server.url)
 
-    sign_in(page, live_server.url)
+    confirm_address(page, live_server.url)
 
     # The sign-up's tick is the later decision: it stands, and nobody is asked anything.
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello")
@@ -346,11 +343,12 @@ def test_rejecting_after_sign_up_asks_at_sign_in_which_choice_applies(
     live_server, page: Page, purposes, answer: str, csp_violations: list[str]
 ) -> None:
     sign_up_with_analytics_ticked(page, live_server.url)
-    # Signed out, between sign-up and sign-in (someone else may share this device).
+    # Signed out, between sign-up and the confirmation that signs in (someone else may share
+    # this device).
     page.goto(live_server.url + "/")
     banner(page).get_by_role("button", name="Reject all").click()
 
-    sign_in(page, live_server.url)
+    confirm_address(page, live_server.url)
 
     # Nothing was overwritten: the person is asked, and analytics stays off meanwhile.
     expect(page.get_by_role("heading", level=1)).to_have_text("Which cookie choice should apply?")

@@ -1,5 +1,6 @@
-"""A new user's first visit, in a real browser: sign up, verify the address, sign in, turn on
-two-factor, sign in again with a code, edit the profile and find the sign-in in the history."""
+"""A new user's first visit, in a real browser: sign up, verify the address (which signs them
+in), turn on two-factor, sign in again with a code, edit the profile and find the sign-ins in
+the history."""
 
 from __future__ import annotations
 
@@ -84,8 +85,8 @@ def test_new_user_journey(live_server, page: Page, csp_violations: list[str]) ->
     page.get_by_role("button", name="Confirm").click()
     expect(messages).to_contain_text(f"You have confirmed {EMAIL}.")
 
-    # 3. Sign in with e-mail and password (the confirmation leads to the sign-in page).
-    sign_in_with_password(page)
+    # 3. Confirming in the browser that signed up signs the person in.
+    expect(messages).to_contain_text(f"You are signed in as {EMAIL}.")
     expect(heading).to_have_text("Hello")
     expect(page.get_by_role("region", name="Security")).to_contain_text("Off")
 
@@ -151,7 +152,7 @@ def test_new_user_journey(live_server, page: Page, csp_violations: list[str]) ->
     sign_ins = page.get_by_role("region", name="Sign-ins").locator("tbody tr")
     expect(sign_ins).to_have_count(2)
     expect(sign_ins.nth(0).locator("td").nth(1)).to_have_text("Password + second factor")
-    expect(sign_ins.nth(1).locator("td").nth(1)).to_have_text("Password")
+    expect(sign_ins.nth(1).locator("td").nth(1)).to_have_text("Confirming the e-mail address")
     expect(sign_ins.nth(0)).to_contain_text("Chrome")
 
     # What the browser saw is what was stored.
@@ -171,6 +172,6 @@ def test_new_user_journey(live_server, page: Page, csp_violations: list[str]) ->
     assert profile.region.code == "NL"
     assert list(LoginEvent.objects.filter(user=user).values_list("method", flat=True)) == [
         LoginEvent.Method.MFA,
-        LoginEvent.Method.PASSWORD,
+        LoginEvent.Method.EMAIL_CONFIRMATION,
     ]
     assert csp_violations == []

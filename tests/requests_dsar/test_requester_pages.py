@@ -251,6 +251,17 @@ def test_the_page_shows_status_dates_and_history(user, user_client):
     assert "Signed in and re-authenticated" in page  # the verification event in the history
 
 
+def test_the_history_reads_newest_first_like_every_history(user, user_client):
+    request = fulfil(user)
+    html = user_client.get(detail(request)).content.decode()
+    history = html[html.index('id="h-history"') :]
+    times = re.findall(r'<time datetime="([^"]+)"', history)
+    steps = re.findall(r"<li>\s*<time[^>]*>[^<]*</time>\s*<span>([^<]+)", history)
+    assert len(times) >= 3 and times == sorted(times, reverse=True)
+    assert steps[0].strip() == "Completed" and steps[-1].strip() != "Completed"
+    assert "Newest first." in history
+
+
 def test_a_message_to_the_privacy_team_is_posted(user, user_client):
     request = file(user)
     user_client.post(reverse("dsar:message", args=[request.public_id]), {"body": "Any news?"})

@@ -1,7 +1,9 @@
 """Load demo data: a staff superuser with MFA ready, a demo user with a full profile, and each
 app's part of the demo (accounts/demo.py: the policy and purposes, the connected systems).
 
-Idempotent: running it again changes nothing that is already there.
+Idempotent: running it again changes nothing that is already there. It publishes its passwords
+and TOTP secret, so it refuses a production deployment (`DJANGO_ENV=production`) outright, and a
+database that holds other people's accounts but was never seeded unless told `--force`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts import services
@@ -39,10 +41,16 @@ class Command(BaseCommand):
             help="The port the portal is served on, to check it against PORTAL_URL (the printed "
             "links and those in e-mails follow PORTAL_URL).",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed a database that already holds accounts other than the demo's own.",
+        )
         add_demo_arguments(parser)
 
     @transaction.atomic
     def handle(self, *args: object, **options: object) -> None:
+        self._refuse_a_real_deployment(force=bool(options.get("force")))
         for part in demo_parts(before_accounts=True):  # policy 1.0, purposes, demo SDK list
             part.seed(None, options)
         staff = self._user(STAFF_EMAIL, STAFF_PASSWORD, superuser=True)
@@ -94,6 +102,22 @@ class Command(BaseCommand):
             f"               or a recovery code: {', '.join(codes.get_unused_codes()[:2])}\n"
             f"  API docs:    {base}/api/docs/\n" + "".join(lines)
         )
+
+    def _refuse_a_real_deployment(self, *, force: bool) -> None:
+        if settings.PRODUCTION:
+            raise CommandError(
+                "seed_demo refuses to run with DJANGO_ENV=production: it creates a superuser "
+                "whose password and TOTP secret are published."
+            )
+        demo_emails = {STAFF_EMAIL, DEMO_EMAIL}
+        seeded_before = User.objects.filter(email=STAFF_EMAIL).exists()
+        others = User.objects.exclude(email__in=demo_emails).count()
+        if others and not seeded_before and not force:
+            raise CommandError(
+                f"seed_demo refuses to seed a database that holds {others} other account(s) "
+                "and no demo data: it would add a superuser with a published password. "
+                "Run it with --force if this database is meant for the demo."
+            )
 
     def _user(self, email: str, password: str, *, superuser: bool) -> User:
         user = User.objects.filter(email=email).first()
