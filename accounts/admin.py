@@ -47,7 +47,7 @@ class StaffProfileForm(forms.ModelForm):
         fields = services.PROFILE_EDITABLE_FIELDS  # the admin narrows them to its own
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         changed = {"birth_date", "region"} & set(self.changed_data)
         if self.actor is None or not self.instance.pk or not changed:
             return cleaned

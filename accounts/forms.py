@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
+from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.mfa.totp.forms import DeactivateTOTPForm as AllauthDeactivateTOTPForm
 from allauth.socialaccount.forms import SignupForm as SocialSignupForm
 from django import forms
 from django.http import HttpRequest
@@ -141,3 +144,43 @@ class ApiTokenForm(forms.Form):
 
     def cleaned_lifetime(self) -> datetime.timedelta:
         return self.LIFETIMES[self.cleaned_data["lifetime"]]
+
+
+# The box on the e-mail and two-factor pages: end the sessions on the person's other devices.
+END_OTHER_SESSIONS = "end_other_sessions"
+
+
+def end_other_sessions_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        label=_("Also sign me out on my other devices"),
+        required=False,
+        initial=True,
+        help_text=_("Your API tokens are revoked either way."),
+    )
+
+
+class AddEmailForm(AllauthAddEmailForm):
+    """The e-mail change, with the choice of ending the other sessions once it is confirmed."""
+
+    end_other_sessions = end_other_sessions_field()
+
+
+class DeactivateTOTPForm(AllauthDeactivateTOTPForm):
+    """Turning off the authenticator app, with the choice of ending the other sessions."""
+
+    end_other_sessions = end_other_sessions_field()
+
+    @property
+    def end_other_sessions_ticked(self) -> bool:
+        # allauth binds this form to an empty payload on GET (to show a refusal at once), so
+        # the box's initial tick is shown by hand until the person posts.
+        return not self.data or bool(self["end_other_sessions"].value())
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's sign-in, its tick box read as a sentence (no colon after it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "remember" in self.fields:
+            self.fields["remember"].label_suffix = ""

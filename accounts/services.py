@@ -19,7 +19,7 @@ from django.utils import timezone
 from core.audit import audit_append
 from core.request_info import describe_device
 
-from . import ports
+from . import ports, signals
 from .models import AccessLogEntry, ApiToken, LoginEvent, Profile, User
 from .selectors import profile_for
 
@@ -191,6 +191,36 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
 def api_token_revoke(*, user: User, token_id: int) -> bool:
     deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
     return bool(deleted)
+
+
+# What changed, as the e-mail about the revoked tokens names it.
+CREDENTIAL_CHANGES = {
+    "password_changed": "your password was changed",
+    "password_reset": "your password was reset",
+    "email_changed": "your e-mail address was changed",
+    "mfa_removed": "two-factor authentication was turned off",
+}
+
+
+@transaction.atomic
+def credentials_changed(
+    *, user: User, change: str, end_other_sessions: bool, keep_session_key: str | None
+) -> int:
+    """What follows a change of how the person signs in (password, address, second factor):
+    every personal API token is revoked, since whoever took the old credential may have made
+    one; the other sessions end when the person chose so (the password's always do). When
+    tokens went, `api_tokens_revoked` tells the apps above (the inbox tells the person, in the
+    same transaction). Returns how many tokens were revoked."""
+    reason = CREDENTIAL_CHANGES[change]
+    count, _ = ApiToken.objects.filter(user=user).delete()
+    if end_other_sessions:
+        for session in UserSession.objects.filter(user=user).exclude(
+            session_key=keep_session_key or ""
+        ):
+            session.end()
+    if count:
+        signals.api_tokens_revoked.send(sender=User, user=user, count=count, reason=reason)
+    return count
 
 
 def user_session_end(*, user: User, session_id: int) -> bool:

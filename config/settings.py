@@ -258,6 +258,7 @@ ACCOUNT_SIGNUP_FORM_CLASS = "consent.signup_form.SignupExtraForm"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_FORMS = {"add_email": "accounts.forms.AddEmailForm", "login": "accounts.forms.LoginForm"}
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 # Confirming the address signs the person in, but only in the browser that signed up (allauth
 # keeps the pending sign-in in that session); a link opened anywhere else leads to the sign-in.
@@ -346,6 +347,7 @@ SOCIALACCOUNT_PROVIDERS = _social_providers()
 
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_FORMS = {"deactivate_totp": "accounts.forms.DeactivateTOTPForm"}
 MFA_TOTP_ISSUER = COMPANY_NAME
 MFA_RECOVERY_CODE_COUNT = 10
 # Keys for encrypting MFA secrets at rest, newest first; older keys still decrypt (rotation).

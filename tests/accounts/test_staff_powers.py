@@ -37,7 +37,7 @@ def correction(profile: Profile, **changes: str) -> dict[str, str]:
         "occupation": profile.occupation,
         "signature": profile.signature,
         "gender": profile.gender,
-        "birth_date": profile.birth_date.isoformat(),
+        "birth_date": profile.birth_date.isoformat() if profile.birth_date else "",
         "region": "DE",
         "education": profile.education,
         "bio": profile.bio,
@@ -46,7 +46,7 @@ def correction(profile: Profile, **changes: str) -> dict[str, str]:
     return data
 
 
-def adult_profile(user=None) -> Profile:  # type: ignore[no-untyped-def]
+def adult_profile(user=None):  # type: ignore[no-untyped-def]
     return ProfileFactory(
         user=user or UserFactory(), birth_date=datetime.date(1985, 6, 1), region="DE"
     )
