@@ -142,6 +142,16 @@ class ApiTokenForm(forms.Form):
         initial="90",
     )
 
+    staff_scope = forms.BooleanField(
+        label=_("Staff access: also open the staff API (connected systems, jobs, progress)"),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, offer_staff_scope: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not offer_staff_scope:
+            del self.fields["staff_scope"]
+
     def cleaned_lifetime(self) -> datetime.timedelta:
         return self.LIFETIMES[self.cleaned_data["lifetime"]]
 

@@ -239,6 +239,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Opens the staff API (/api/v1/connectors/...) besides the holder's own data. Issued only to
+    # a staff member whose session used a second factor, as the admin itself asks.
+    staff_scope = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

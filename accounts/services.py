@@ -158,10 +158,24 @@ def hash_token_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+@transaction.atomic
 def api_token_create(
-    *, user: User, name: str, lifetime: datetime.timedelta | None
+    *,
+    user: User,
+    name: str,
+    lifetime: datetime.timedelta | None,
+    staff_scope: bool = False,
+    second_factor_used: bool = False,
 ) -> tuple[ApiToken, str]:
-    """Create a personal API token. Returns the row and the secret, which is never stored."""
+    """Create a personal API token. Returns the row and the secret, which is never stored.
+
+    A staff-scoped token (the staff API) goes only to a staff member who signed in with a
+    second factor (`second_factor_used`, the caller's session), like the admin; it is audited.
+    """
+    if staff_scope and not (user.is_staff and second_factor_used):
+        raise ValidationError(
+            {"staff_scope": "A staff token needs a staff account signed in with two-factor."}
+        )
     secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -169,7 +183,16 @@ def api_token_create(
         prefix=secret[: len(API_TOKEN_PREFIX) + 6],
         key_hash=hash_token_secret(secret),
         expires_at=timezone.now() + lifetime if lifetime else None,
+        staff_scope=staff_scope,
     )
+    if staff_scope:
+        audit_append(
+            action="staff.api_token_issued",
+            actor_user_id=user.pk,
+            actor_role="staff",
+            target_type="accounts.apitoken",
+            target_id=token.pk,
+        )
     return token, secret
 
 

@@ -12,6 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.admin_tools import session_used_second_factor
+
 from . import selectors, services
 from .forms import ApiTokenForm, ProfileForm
 from .typing import AuthenticatedHttpRequest
@@ -85,16 +87,27 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @reauthentication_required
 def token_create(request: AuthenticatedHttpRequest) -> HttpResponse:
-    form = ApiTokenForm(request.POST or None)
+    second_factor = session_used_second_factor(request)
+    form = ApiTokenForm(
+        request.POST or None, offer_staff_scope=request.user.is_staff and second_factor
+    )
     if request.method == "POST" and form.is_valid():
         _token, secret = services.api_token_create(
-            user=request.user, name=form.cleaned_data["name"], lifetime=form.cleaned_lifetime()
+            user=request.user,
+            name=form.cleaned_data["name"],
+            lifetime=form.cleaned_lifetime(),
+            staff_scope=form.cleaned_data.get("staff_scope", False),
+            second_factor_used=second_factor,
         )
         # Shown once on the next page, then gone: only its hash is kept.
         request.session["new_api_token"] = secret
         return redirect("dashboard:security")
     status = 400 if form.errors else 200
-    return render(request, "dashboard/token_new.html", {"form": form}, status=status)
+    context = {
+        "form": form,
+        "staff_without_second_factor": request.user.is_staff and not second_factor,
+    }
+    return render(request, "dashboard/token_new.html", context, status=status)
 
 
 @login_required

@@ -26,6 +26,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.models import ApiToken
+from core.admin_tools import session_used_second_factor
+from core.audit import audit_append
+from core.models import Actor
 from requests_dsar.models import DataSubjectRequest
 from requests_dsar.serializers import RequestProgressSerializer
 
@@ -175,20 +179,46 @@ class CallbackView(APIView):
 
 
 class StaffCanView(BasePermission):
-    """A staff member with the view permission the view names."""
+    """A staff member with the view permission the view names, who passed the admin's own gate:
+    a session that used a second factor, or a staff-scoped token (issued only in such a
+    session). A staff member refused for want of either is audited."""
 
     message = "Only staff who may see connected systems can use this endpoint."
+    SECOND_FACTOR = (
+        "The staff API needs a session signed in with two-factor authentication, or a "
+        "staff token made in one."
+    )
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(
+        if not (
             user and user.is_authenticated and user.is_staff and user.has_perm(view.permission)
-        )
+        ):
+            return False
+        token = request.auth
+        if isinstance(token, ApiToken):
+            allowed = token.staff_scope
+        else:
+            allowed = session_used_second_factor(request._request)
+        if not allowed:
+            self.message = self.SECOND_FACTOR
+            audit_append(
+                action="staff.api_refused",
+                actor_user_id=user.pk,
+                actor_role=Actor.STAFF,
+                target_type="api",
+                target_id=request.path[:200],
+                data={"reason": "token_not_staff" if token is not None else "no_second_factor"},
+            )
+        return allowed
 
 
 STAFF_ERRORS = {
     401: OpenApiResponse(description="Not signed in."),
-    403: OpenApiResponse(description="Not staff, or not allowed to see connected systems."),
+    403: OpenApiResponse(
+        description="Not staff, not allowed to see connected systems, or not signed in with "
+        "two-factor authentication (nor holding a staff token)."
+    ),
 }
 
 

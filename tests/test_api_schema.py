@@ -219,7 +219,11 @@ def staff_api_token(db) -> str:  # type: ignore[no-untyped-def]
     fixed = STAFF_TOKEN_SECRET.removeprefix(services.API_TOKEN_PREFIX)
     with mock.patch.object(services.secrets, "token_urlsafe", return_value=fixed):
         _token, secret = services.api_token_create(
-            user=officer, name="schemathesis", lifetime=datetime.timedelta(hours=1)
+            user=officer,
+            name="schemathesis",
+            lifetime=datetime.timedelta(hours=1),
+            staff_scope=True,
+            second_factor_used=True,
         )
     assert secret == STAFF_TOKEN_SECRET
     return secret
