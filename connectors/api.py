@@ -9,6 +9,7 @@ The staff endpoints take a staff member's personal token or admin session.
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
 from typing import Any
 
@@ -70,14 +71,37 @@ def _signing_system(key_id: str) -> tuple[ConnectedSystem, dict[str, str]] | Non
         return None
 
 
-def _read_body(request: Request, limit: int) -> bytes | None:
-    """The raw body, at most `limit` bytes (None beyond): results can exceed Django's
-    DATA_UPLOAD_MAX_MEMORY_SIZE, which only guards `request.body`."""
+class _TooLarge(Exception):
+    pass
+
+
+# Read in chunks; up to this much stays in memory, the rest spills to a temporary file until
+# the signature is known to hold.
+_CHUNK_BYTES = 64 * 1024
+_IN_MEMORY_BYTES = 1024 * 1024
+
+
+def _read_signed_body(request: Request, presented: signing.Presented, limit: int) -> bytes:
+    """The raw body, at most `limit` bytes, checked against its signature as it streams:
+    results can be far larger than Django's DATA_UPLOAD_MAX_MEMORY_SIZE (which guards only
+    `request.body`), and an unsigned sender must not make the portal hold them. Raises
+    _TooLarge or SignatureError("mismatch")."""
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > limit:
-        return None
-    body = request._request.read(limit + 1)
-    return None if len(body) > limit else body
+        raise _TooLarge
+    digest = presented.digest()
+    size = 0
+    with tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY_BYTES) as spool:
+        while chunk := request._request.read(_CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            digest.update(chunk)
+            spool.write(chunk)
+        if not presented.matches(digest):
+            raise signing.SignatureError("mismatch")
+        spool.seek(0)
+        return spool.read()
 
 
 SIGNATURE_HEADERS = [
@@ -143,14 +167,14 @@ class CallbackView(APIView):
         if found is None:
             return _unsigned(signing.SignatureError.messages["unknown_key"])
         system, keys = found
-        body = _read_body(request, settings.CONNECTOR_MAX_RESULT_BYTES)
-        if body is None:
-            return _detail("The result is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         window = settings.CONNECTOR_SIGNATURE_WINDOW_SECONDS
         try:
-            signing.verify(body, headers, keys=keys, window=window)
+            presented = signing.check_headers(headers, keys=keys, window=window)
+            body = _read_signed_body(request, presented, settings.CONNECTOR_MAX_RESULT_BYTES)
         except signing.SignatureError as exc:
             return _unsigned(str(exc))
+        except _TooLarge:
+            return _detail("The result is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         # Replays of one signed message within the window are refused. Job idempotency below
         # is the real guarantee; this memory only shortens a replay's way.
         if not cache.add(REPLAY_PREFIX + signing.replay_key(headers), 1, timeout=2 * window + 60):

@@ -17,6 +17,7 @@ import hmac
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 HEADER_KEY_ID = "X-Portal-Key-Id"
 HEADER_TIMESTAMP = "X-Portal-Timestamp"
@@ -75,18 +76,33 @@ def presented_key_id(headers: Mapping[str, str]) -> str:
     return key_id
 
 
-def verify(
-    body: bytes,
+@dataclass(frozen=True)
+class Presented:
+    """What a message's headers claim, checked before its body is read: a known key, a fresh
+    timestamp and a well-formed signature. The body is then checked against it as it streams
+    (`digest`, `matches`), so nothing is buffered before the signature holds."""
+
+    key_id: str
+    timestamp: int
+    secret: str
+    signature: str
+
+    def digest(self) -> hmac.HMAC:
+        """A running HMAC over "<timestamp>.", to be fed the body chunk by chunk."""
+        return hmac.new(self.secret.encode(), str(self.timestamp).encode() + b".", hashlib.sha256)
+
+    def matches(self, digest: hmac.HMAC) -> bool:
+        return hmac.compare_digest(digest.hexdigest(), self.signature)
+
+
+def check_headers(
     headers: Mapping[str, str],
     *,
     keys: Mapping[str, str],
     window: int,
     now: float | None = None,
-) -> str:
-    """Check a message's signature; returns the key id that signed it.
-
-    `keys` maps key ids to secrets (the current and the previous one). Raises SignatureError.
-    """
+) -> Presented:
+    """Check everything about a message but its body. Raises SignatureError."""
     key_id = presented_key_id(headers)
     raw_timestamp = headers.get(HEADER_TIMESTAMP) or ""
     raw_signature = headers.get(HEADER_SIGNATURE) or ""
@@ -102,9 +118,27 @@ def verify(
     secret = keys.get(key_id)
     if not secret:
         raise SignatureError("unknown_key")
-    if not hmac.compare_digest(compute(secret, timestamp, body), presented.lower()):
+    return Presented(key_id, timestamp, secret, presented.lower())
+
+
+def verify(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    keys: Mapping[str, str],
+    window: int,
+    now: float | None = None,
+) -> str:
+    """Check a message's signature; returns the key id that signed it.
+
+    `keys` maps key ids to secrets (the current and the previous one). Raises SignatureError.
+    """
+    presented = check_headers(headers, keys=keys, window=window, now=now)
+    digest = presented.digest()
+    digest.update(body)
+    if not presented.matches(digest):
         raise SignatureError("mismatch")
-    return key_id
+    return presented.key_id
 
 
 def replay_key(headers: Mapping[str, str]) -> str:

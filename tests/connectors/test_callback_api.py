@@ -1,12 +1,14 @@
 """POST /api/v1/connectors/callback/: a system's signed result for a job it accepted earlier."""
 
+import io
 import json
 import time
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from connectors import configuration, signing
+from connectors.api import CallbackView
 from connectors.models import ConnectorJob, JobStatus
 from tests.connectors.factories import SECRET, ConnectorJobFactory
 from tests.factories import PrivacyOfficerFactory
@@ -174,3 +176,56 @@ def test_the_api_schema_declares_the_callbacks_three_signature_headers_as_requir
         "X-Portal-Timestamp": True,
         "X-Portal-Signature": True,
     }
+
+
+class CountingStream:
+    """A request body that records how much was read of it, and in what pieces."""
+
+    def __init__(self, body: bytes) -> None:
+        self.stream = io.BytesIO(body)
+        self.reads: list[int] = []
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size)
+        self.reads.append(len(chunk))
+        return chunk
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(self.reads)
+
+
+def call_with_stream(body: bytes, headers: dict[str, str]) -> tuple[int, CountingStream]:
+    request = RequestFactory().post(
+        URL, data=body, content_type="application/json", headers=headers
+    )
+    stream = CountingStream(body)
+    request._stream = stream  # type: ignore[assignment]
+    response = CallbackView.as_view()(request)
+    return response.status_code, stream
+
+
+BIG = b'{"job_id": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+
+
+def test_a_stale_or_unknown_signature_is_refused_before_a_byte_of_the_body_is_read(waiting_job):
+    _body, headers = signed(waiting_job, now=time.time() - 3600)
+    status, stream = call_with_stream(BIG, headers)
+    assert status == 401
+    assert stream.bytes_read == 0
+
+
+def test_a_forged_signature_is_found_while_the_body_streams_never_held_whole(waiting_job):
+    _body, headers = signed(waiting_job)  # the signature of another body
+    status, stream = call_with_stream(BIG, headers)
+    assert status == 401
+    assert stream.bytes_read == len(BIG)
+    assert max(stream.reads) <= 64 * 1024
+
+
+def test_a_signed_body_over_the_limit_is_refused_as_too_large(waiting_job, settings):
+    settings.CONNECTOR_MAX_RESULT_BYTES = 1024
+    payload = {"job_id": str(waiting_job.pk), "status": "done", "data": {"x": "y" * 2000}}
+    response = post(*signed(waiting_job, payload))
+    assert response.status_code == 413
+    assert ConnectorJob.objects.get(pk=waiting_job.pk).status == JobStatus.WAITING
