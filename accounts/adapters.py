@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from core import mail
 from core.collection import collection_stopped
 from core.crypto import field_fernet
+from core.outbound import GuardedSession
 
 from .models import User
 from .ports import provider_link_refusal
@@ -82,6 +83,14 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 messages.error(request, refusal.message)
                 raise ImmediateHttpResponse(HttpResponseRedirect(refusal.redirect_to))
         super().pre_social_login(request, sociallogin)
+
+    def get_requests_session(self):  # type: ignore[no-untyped-def]
+        """Every call to a provider (token exchange, profile, a generic OpenID Connect
+        provider's discovery document at a configured server_url) under the outbound address
+        policy: no private or metadata addresses, HTTPS in production, no redirects."""
+        from allauth.socialaccount import app_settings
+
+        return GuardedSession(timeout=app_settings.REQUESTS_TIMEOUT)
 
 
 class MFAAdapter(DefaultMFAAdapter):

@@ -509,6 +509,18 @@ if not isinstance(_retention_env, dict) or not all(
 DSAR_RETENTION_DAYS.update(_retention_env)
 DSAR_RETENTION_DAYS.setdefault("relative_documents", DSAR_RELATIVE_DOCUMENTS_RETENTION_DAYS)
 
+# --- Outbound addresses staff configure (core/outbound.py, docs/operations.md "Security model") --
+# HTTP connectors, database connectors and third-party sign-in discovery connect only where this
+# policy allows: HTTPS only in production; never loopback, private, link-local or metadata
+# addresses unless the host (or its network, as a CIDR) is in OUTBOUND_ALLOWED_HOSTS. In
+# development private addresses are allowed, since the demo's systems run on 127.0.0.1.
+OUTBOUND_HTTPS_ONLY = env.bool("OUTBOUND_HTTPS_ONLY", default=PRODUCTION)
+OUTBOUND_PRIVATE_ADDRESSES = env.bool("OUTBOUND_PRIVATE_ADDRESSES", default=not PRODUCTION)
+OUTBOUND_ALLOWED_HOSTS = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])
+# Directories whose files a database connector's DSN may name (sslrootcert, sslcert, sslkey,
+# sslcrl); none by default. A DSN can never name a password file or a service file.
+OUTBOUND_DATABASE_FILE_DIRS = env.list("OUTBOUND_DATABASE_FILE_DIRS", default=[])
+
 # --- Connected systems (docs/connector-protocol.md) ----------------------------------------------
 # Shared secrets and DSNs of connected systems are encrypted at rest with FIELD_ENCRYPTION_KEYS.
 # How old a signed message may be, either way (the replay window), in seconds.

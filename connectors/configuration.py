@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts.models import User
+from core import outbound
 
 from . import db_connector, http_connector, vault
 from .mapping import Mapping, parse_mapping
@@ -28,6 +29,7 @@ PING_PROBLEMS = {
     "http_404": "there is no connector endpoint at that URL (404)",
     "unexpected_answer": 'it answered, but not with {"status": "ok"}',
     "result_too_large": "its answer was far too large",
+    "address_refused": "the outbound address policy refused the address it resolved to",
 }
 
 
@@ -54,12 +56,29 @@ def validate_request_types(kind: str, request_types: Iterable[str]) -> None:
         )
 
 
+def check_address(url: str) -> None:
+    """The URL under the outbound address policy; ValidationError naming the rule."""
+    try:
+        outbound.check_url(url)
+    except outbound.AddressRefused as refused:
+        raise ValidationError(
+            f"{refused} To call a host on the portal's own network on purpose, name it in "
+            "OUTBOUND_ALLOWED_HOSTS (docs/operations.md, Security model)."
+        ) from None
+    except outbound.HostUnresolved:
+        raise ValidationError("The host name does not resolve.") from None
+
+
 def check_http(url: str, *, secret: str, key_id: str, timeout: float) -> None:
-    """The signed health ping of the protocol; ValidationError saying what went wrong."""
+    """The address policy, then the signed health ping of the protocol; ValidationError
+    saying what went wrong (the rule, or what the protocol expected: never other answers)."""
+    check_address(url)
     try:
         http_connector.ping(url, secret=secret, key_id=key_id, timeout=timeout)
     except http_connector.PingFailed as exc:
-        problem = PING_PROBLEMS.get(exc.code, f"it answered {exc.code}")
+        if exc.code == "address_refused":
+            check_address(url)  # resolved elsewhere this time: say which rule refuses it
+        problem = PING_PROBLEMS.get(exc.code, "it did not answer as the connector protocol asks")
         raise ValidationError(
             f"The system did not pass the signed health check at {url}: {problem}."
         ) from None

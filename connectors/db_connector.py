@@ -12,17 +12,21 @@ from __future__ import annotations
 import base64
 import datetime
 import decimal
+import os
 import uuid
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingType
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from psycopg import sql
 
+from core import outbound
 from core.registry import Strategy
 
 from .mapping import NEEDS_TYPE, Mapping, TableMapping, TableRef
@@ -50,21 +54,111 @@ def _failed(exc: psycopg.Error) -> ConnectorDatabaseError:
     )
 
 
-def check_dsn(dsn: str) -> None:
-    """A DSN's form (not whether it answers); ValidationError with a clear message."""
+# What a DSN may set. Paths (the certificate files) only inside OUTBOUND_DATABASE_FILE_DIRS;
+# never a password or service file, nor `options` (server settings are the connector's own).
+DSN_PARAMETERS = frozenset(
+    {
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "sslmode",
+        "connect_timeout",
+        "target_session_attrs",
+        "gssencmode",
+        "channel_binding",
+        "sslcompression",
+        "application_name",
+    }
+)
+DSN_FILE_PARAMETERS = frozenset({"sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir"})
+
+
+def _dsn_parameters(dsn: str) -> dict[str, str]:
+    """The DSN's parameters, under the outbound address policy's rules for databases:
+    ValidationError naming the rule (never the DSN, which holds a password)."""
     try:
         params = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as exc:
         raise ValidationError("The DSN is malformed (use postgresql://user@host:port/db).") from exc
-    if not params.get("dbname") and not params.get("host"):
+    values = {name: str(value) for name, value in params.items() if value is not None}
+    unknown = sorted(set(values) - DSN_PARAMETERS - DSN_FILE_PARAMETERS)
+    if unknown:
+        raise ValidationError(
+            f"The DSN may not set {', '.join(unknown)}: a database connector takes the host, "
+            "port, database, user, password and TLS settings only."
+        )
+    allowed_dirs = [Path(d).resolve() for d in settings.OUTBOUND_DATABASE_FILE_DIRS]
+    for name in sorted(DSN_FILE_PARAMETERS & set(values)):
+        path = Path(values[name]).resolve()
+        if not any(path.is_relative_to(d) for d in allowed_dirs):
+            raise ValidationError(
+                f"The DSN's {name} must be a file in a directory named in "
+                "OUTBOUND_DATABASE_FILE_DIRS."
+            )
+    host = values.get("host", "")
+    if not host or "," in host or "," in values.get("hostaddr", ""):
+        raise ValidationError(
+            "The DSN must name exactly one host (host=... or postgresql://host/)."
+        )
+    if host.startswith("/") or host.startswith("@"):
+        raise ValidationError("The DSN may not connect through a Unix socket: name a host.")
+    if not values.get("dbname"):
         raise ValidationError("The DSN names no database.")
+    return values
+
+
+def _checked_address(values: MappingType[str, str]) -> str:
+    """The one address to connect to, allowed by the outbound address policy."""
+    raw_port = values.get("port") or "5432"
+    port = int(raw_port) if raw_port.isdigit() else 0
+    if not 0 < port < 65536:
+        raise ValidationError("The DSN's port is not a number from 1 to 65535.")
+    try:
+        if values.get("hostaddr"):
+            problem = outbound.address_problem(values["hostaddr"])
+            if problem is not None and not outbound.host_allowed(values["host"]):
+                raise outbound.AddressRefused(problem)
+            return values["hostaddr"]
+        return outbound.resolve(values["host"], port)[0]
+    except ValueError as exc:
+        if isinstance(exc, outbound.AddressRefused):
+            raise ValidationError(
+                f"{exc} To reach a database on the portal's own network on purpose, name its "
+                "host in OUTBOUND_ALLOWED_HOSTS (docs/operations.md, Security model)."
+            ) from None
+        raise ValidationError("The DSN's hostaddr is not an IP address.") from None
+    except outbound.HostUnresolved:
+        raise ValidationError("The DSN's host name does not resolve.") from None
+
+
+def check_dsn(dsn: str) -> None:
+    """A DSN's form and address under the outbound policy (not whether it answers);
+    ValidationError with a clear message."""
+    _checked_address(_dsn_parameters(dsn))
 
 
 @contextmanager
 def connect(dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection to the address the policy allows, resolved now (`hostaddr`, so a name
+    that resolves elsewhere since the check is not followed); the certificate is still checked
+    against the host's name. No password file and no PG* environment password: only the DSN's
+    own credentials are sent."""
+    try:
+        values = _dsn_parameters(dsn)
+        address = _checked_address(values)
+    except ValidationError:
+        raise ConnectorDatabaseError("address_refused", transient=False) from None
     try:
         conn = psycopg.connect(
-            dsn,
+            # An explicit (maybe empty) password: never PGPASSWORD from the worker's own
+            # environment, which would be sent to whatever host the DSN names.
+            psycopg.conninfo.make_conninfo(
+                dsn, hostaddr=address, password=values.get("password", "")
+            ),
+            passfile=os.devnull,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             application_name="privacy-portal-connector",
             options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",

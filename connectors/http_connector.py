@@ -1,9 +1,11 @@
 """The HTTP connector's client: sends one signed job (or a health ping) to a system's URL.
 
 This is the one seam for outbound HTTP to connected systems: tests replace it or point it at
-the example service. It decides what an answer means (a result, accepted for a later callback,
+the example service. Every call goes through the outbound address policy (core/outbound.py:
+HTTPS in production, no private or metadata addresses, checked again on connect, no
+redirects). It decides what an answer means (a result, accepted for a later callback,
 worth retrying, or a permanent failure) and never raises for the system's behaviour; errors
-are reported as codes (`timeout`, `http_503`, `ConnectionError`), never with their text.
+are reported as codes (`timeout`, `http_503`, `address_refused`), never with their text.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 import requests
 from django.conf import settings
+
+from core import outbound
 
 from . import signing
 from .results import InvalidResult, Result, parse_result
@@ -60,22 +64,28 @@ def _post(
         **signing.sign(body, secret=secret, key_id=key_id),
     }
     try:
-        with requests.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=(min(5.0, timeout), timeout),
-            stream=True,
-            allow_redirects=False,
-        ) as response:
+        with (
+            outbound.GuardedSession() as session,
+            session.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=(min(5.0, timeout), timeout),
+                stream=True,
+            ) as response,
+        ):
             return response.status_code, _read_limited(
                 response, settings.CONNECTOR_MAX_RESULT_BYTES
             )
     except _TooLarge:
         return Outcome("fail", "result_too_large")
+    except outbound.AddressRefused:
+        return Outcome("fail", "address_refused")  # a retry cannot change the policy
     except requests.Timeout:
         return Outcome("retry", "timeout")
-    except requests.ConnectionError:
+    except requests.ConnectionError as exc:
+        if outbound.refusal_in(exc):  # the name pointed elsewhere on connect (rebinding)
+            return Outcome("fail", "address_refused")
         return Outcome("retry", "connection_error")
     except requests.RequestException as exc:
         return Outcome("retry", type(exc).__name__)

@@ -1,11 +1,9 @@
 """Admin: officers configure systems (checked against the real system before saving, secrets
 never shown back); agents work manual tasks to completion."""
 
-import argparse
 import datetime
 import io
 import json
-import threading
 import zipfile
 
 import pytest
@@ -21,6 +19,7 @@ from requests_dsar import export
 from requests_dsar import services as dsar_services
 from requests_dsar.models import Status
 from tests.conftest import free_port
+from tests.connectors.conftest import SECRET
 from tests.connectors.factories import ConnectorJobFactory, ManualSystemFactory
 from tests.connectors.product import example_module
 from tests.factories import PrivacyOfficerFactory, ProfileFactory, SupportAgentFactory
@@ -31,28 +30,7 @@ pytestmark = pytest.mark.django_db
 product = example_module("service")
 
 ADD = reverse("admin:connectors_connectedsystem_add")
-SECRET = "a-fresh-shared-secret-for-the-product-0123456789"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture
-def officer():
-    return signed_in(PrivacyOfficerFactory())
-
-
-@pytest.fixture
-def product_endpoint():
-    """The example service's endpoint in a thread: it answers signed pings (no database)."""
-    port = free_port()
-    args = argparse.Namespace(
-        dsn="", mode="immediate", window=300, fail_first=0, slow_first=0, slow_seconds=0
-    )
-    server = product.Server(("127.0.0.1", port), product.Service(args, {"product.1": SECRET}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}/"
-    server.shutdown()
-    server.server_close()
 
 
 def http_system(url, **overrides):

@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from config.urls import urlpatterns as portal_urlpatterns
 from consent import cookies, ledger
 from consent.models import ConsentEvent, Decision, Method
+from tests.e2e.helpers import field
 from tests.factories import PurposeFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -280,18 +281,14 @@ EMAIL = "new.person@example.org"
 PASSWORD = "correct-horse-battery-42"
 
 
-def labelled(page: Page, label: str):  # type: ignore[no-untyped-def]
-    return page.get_by_label(re.compile(rf"^\s*{re.escape(label)}:?\s*$"))
-
-
 def sign_up_with_analytics_ticked(page: Page, base: str) -> None:
     """Sign up ticking analytics: the page then asks to check the e-mail."""
     page.goto(base + "/accounts/signup/")
-    labelled(page, "Email").fill(EMAIL)
-    labelled(page, "Password").fill(PASSWORD)
-    labelled(page, "Password (again)").fill(PASSWORD)
-    labelled(page, "Date of birth").fill("1991-06-15")
-    labelled(page, "Country / region").select_option(label="Netherlands")
+    field(page, "E-mail").fill(EMAIL)
+    field(page, "Password").fill(PASSWORD)
+    field(page, "Password (again)").fill(PASSWORD)
+    field(page, "Date of birth").fill("1991-06-15")
+    field(page, "Country / region").select_option(label="Netherlands")
     page.get_by_label("Usage analytics").check()
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your e-mail")

@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import mail
 from django.utils import timezone
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
 from consent import ledger
 from consent.models import ConsentEvent
 from guardianship.models import Guardianship, MinorAccount
+from tests.e2e.helpers import field
 from tests.factories import PurposeFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -26,10 +27,6 @@ MINOR_EMAIL = "young.person@example.org"
 GUARDIAN_EMAIL = "parent@example.org"
 PASSWORD = "correct-horse-battery-42"
 CONFIRM_LINK = r"/accounts/confirm-email/"
-
-
-def field(page: Page, label: str) -> Locator:
-    return page.get_by_label(re.compile(rf"^\s*{re.escape(label)}:?\s*$"))
 
 
 def link_to(address: str, pattern: str) -> str:
@@ -50,7 +47,7 @@ def years_ago(years: int) -> str:
 def sign_up(page: Page, base: str, email: str, birth_date: str, *, adult: bool = False) -> None:
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_have_text("Sign up")
-    field(page, "Email").fill(email)
+    field(page, "E-mail").fill(email)
     field(page, "Password").fill(PASSWORD)
     field(page, "Password (again)").fill(PASSWORD)
     field(page, "Date of birth").fill(birth_date)

@@ -13,9 +13,10 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.core import mail
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from accounts.models import LoginEvent, Profile, User
+from tests.e2e.helpers import field
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -43,14 +44,9 @@ def fresh_totp_code(totp: pyotp.TOTP, *, after_period: int = -1) -> tuple[str, i
     raise AssertionError("no fresh TOTP period came up in time")
 
 
-def field(page: Page, label: str) -> Locator:
-    """The form control labelled exactly `label` (Django may add a colon to it)."""
-    return page.get_by_label(re.compile(rf"^\s*{re.escape(label)}:?\s*$"))
-
-
 def sign_in_with_password(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
-    field(page, "Email").fill(EMAIL)
+    field(page, "E-mail").fill(EMAIL)
     field(page, "Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
@@ -65,7 +61,7 @@ def test_new_user_journey(live_server, page: Page, csp_violations: list[str]) ->
     expect(heading).to_contain_text("in your hands")
     page.get_by_role("link", name="Create an account").click()
     expect(heading).to_have_text("Sign up")
-    field(page, "Email").fill(EMAIL)
+    field(page, "E-mail").fill(EMAIL)
     field(page, "Password").fill(PASSWORD)
     field(page, "Password (again)").fill(PASSWORD)
     field(page, "Date of birth").fill("1991-06-15")

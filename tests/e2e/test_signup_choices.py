@@ -4,21 +4,16 @@ step shows them before any password is typed."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from accounts.models import User
 from consent import ledger
 from consent.models import ConsentEvent
+from tests.e2e.helpers import field
 from tests.factories import PurposeFactory
-
-
-def field(page: Page, label: str) -> Locator:
-    return page.get_by_label(re.compile(rf"^\s*{re.escape(label)}:?\s*$"))
-
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -71,7 +66,7 @@ def test_without_javascript_an_adult_signs_up_typing_the_password_once(
 
     expect(page.get_by_label("Personalised ads")).not_to_be_checked()
     expect(page.get_by_label("Date of birth")).to_have_value("1990-04-02")
-    field(page, "Email").fill("no.script@example.org")
+    field(page, "E-mail").fill("no.script@example.org")
     field(page, "Password").fill("a-long-test-password-42")
     field(page, "Password (again)").fill("a-long-test-password-42")
     page.get_by_label("Personalised ads").check()
