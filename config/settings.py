@@ -116,6 +116,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A body over REQUEST_BODY_MAX_BYTES is refused (413) before anything reads it.
+    "core.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -478,6 +480,22 @@ EXPORT_STORAGE_PREFIX = "exports/"
 # Documents people upload (proof of relationship, a guardian's signed consent form): PDF, JPEG
 # or PNG, checked by their bytes, encrypted at rest like export archives.
 DSAR_UPLOAD_MAX_BYTES = env.int("DSAR_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# The web tier's body caps: the fields of a form in memory, the files of one request, and a whole
+# request's body (the largest legitimate one: a relative's ten documents, or a connector's
+# result). The proxy in front should refuse larger bodies first (docs/operations.md).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+REQUEST_BODY_MAX_BYTES = env.int(
+    "REQUEST_BODY_MAX_BYTES", default=10 * DSAR_UPLOAD_MAX_BYTES + 1024 * 1024
+)
+# What unverified relatives' cases may hold before their e-mailed code is confirmed: per
+# address per day, and in all (documents of cases never confirmed are deleted after a day).
+RELATIVES_UNVERIFIED_BYTES_PER_IP = env.int(
+    "RELATIVES_UNVERIFIED_BYTES_PER_IP", default=4 * DSAR_UPLOAD_MAX_BYTES
+)
+RELATIVES_UNVERIFIED_BYTES_TOTAL = env.int(
+    "RELATIVES_UNVERIFIED_BYTES_TOTAL", default=2 * 1024 * 1024 * 1024
+)
 UPLOAD_STORAGE_PREFIX = "uploads/"
 # A relative's proof documents (death certificate, proof of relationship) are deleted this many
 # days after their case closes (the retention rule "relative_documents").
@@ -527,6 +545,8 @@ OUTBOUND_DATABASE_FILE_DIRS = env.list("OUTBOUND_DATABASE_FILE_DIRS", default=[]
 CONNECTOR_SIGNATURE_WINDOW_SECONDS = env.int("CONNECTOR_SIGNATURE_WINDOW_SECONDS", default=300)
 # The largest result a system may send (an export's JSON), in bytes.
 CONNECTOR_MAX_RESULT_BYTES = env.int("CONNECTOR_MAX_RESULT_BYTES", default=50 * 1024 * 1024)
+# A connector's result must fit through the web tier's body cap.
+REQUEST_BODY_MAX_BYTES = max(REQUEST_BODY_MAX_BYTES, CONNECTOR_MAX_RESULT_BYTES + 64 * 1024)
 # A job claimed by a worker but not finished after this long is queued again (same job id). It
 # must exceed the longest HTTP timeout a system may have (CONNECTOR_MAX_TIMEOUT_SECONDS).
 CONNECTOR_MAX_TIMEOUT_SECONDS = 120

@@ -48,6 +48,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Profile, User
@@ -82,6 +83,23 @@ Arrangement = Profile.AfterDeath
 
 class DocumentStorageError(Exception):
     """The documents could not be stored; nothing of the case was kept."""
+
+
+class StagingFull(Exception):
+    """Unconfirmed cases hold all the documents they may (RELATIVES_UNVERIFIED_BYTES_TOTAL):
+    nothing more is stored until codes are confirmed or abandoned cases expire."""
+
+
+def documents_size(documents: Mapping[str, Sequence[UploadedFile]]) -> int:
+    return sum(upload.size or 0 for files in documents.values() for upload in files)
+
+
+def unverified_documents_size() -> int:
+    """What the documents of cases whose code was never confirmed hold, in bytes."""
+    total = RelativeDocument.objects.filter(
+        case__verified_at__isnull=True, deleted_at__isnull=True
+    ).aggregate(total=Sum("size"))["total"]
+    return int(total or 0)
 
 
 @dataclass(frozen=True)
@@ -207,6 +225,7 @@ def relative_case_submit(
     The same happens whether or not an account uses `claim.deceased_email`. Every file is
     validated again and stored encrypted before the case is created; if storing or saving fails,
     the stored files are removed and nothing is kept (DocumentStorageError for a storage fault).
+    StagingFull when unconfirmed cases already hold all they may.
     """
     if claim.relationship not in Relationship.values:
         raise ValidationError({"relationship": "Choose how you are related."})
@@ -215,6 +234,11 @@ def relative_case_submit(
     if claim.asked not in RelativeAsk.values:
         raise ValidationError({"asked": "Choose what you ask us to do."})
     _check_documents(documents)
+    # Before the code is confirmed, anyone can file: what such cases may hold is capped.
+    if unverified_documents_size() + documents_size(documents) > (
+        settings.RELATIVES_UNVERIFIED_BYTES_TOTAL
+    ):
+        raise StagingFull
     stored = _store_all(documents)
     try:
         return _create_case(claim, stored)

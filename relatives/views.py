@@ -32,10 +32,45 @@ from requests_dsar.views import HOUR, code_page, too_many
 from .forms import RelativeRequestForm
 
 RESENDS_PER_CASE_PER_HOUR = 3
+DAY = 24 * HOUR
+STAGING_FULL = gettext_lazy(
+    "We are receiving more documents than we can check just now, and kept nothing. Please try "
+    "again tomorrow, or write to us at the address at the foot of this page."
+)
+DAILY_DOCUMENTS_SPENT = gettext_lazy(
+    "From one place we take only so many documents a day before an e-mailed code is "
+    "confirmed, and kept nothing of this form. Confirm the code we sent you, or try again "
+    "tomorrow."
+)
 STORAGE_FAILED = gettext_lazy(
     "We could not save your documents just now, and kept nothing. Please try again in a few "
     "minutes."
 )
+
+
+def _submit(request: HttpRequest, form: RelativeRequestForm) -> tuple[Any, int]:
+    """File the case (case, 200), or say on the form why nothing was kept (None, status)."""
+    # What one address may make the portal hold before a code is confirmed, per day.
+    if not ratelimit.allow(
+        request,
+        scope="dsar-relative-unverified-bytes",
+        limit=settings.RELATIVES_UNVERIFIED_BYTES_PER_IP,
+        period=DAY,
+        cost=relatives.documents_size(form.documents()),
+    ):
+        form.add_error(None, DAILY_DOCUMENTS_SPENT)
+        return None, 429
+    try:
+        return relatives.relative_case_submit(claim=form.claim(), documents=form.documents()), 200
+    except relatives.DocumentStorageError:
+        form.add_error(None, STORAGE_FAILED)
+        return None, 503
+    except relatives.StagingFull:
+        form.add_error(None, STAGING_FULL)
+        return None, 503
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return None, 200
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,14 +96,8 @@ def relative_request(request: HttpRequest) -> HttpResponse:
         )
         if not allowed:
             return too_many(request)
-        try:
-            case = relatives.relative_case_submit(claim=form.claim(), documents=form.documents())
-        except relatives.DocumentStorageError:
-            form.add_error(None, STORAGE_FAILED)
-            status = 503
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        case, status = _submit(request, form)
+        if case is not None:
             return redirect("dsar_relatives:verify", case.public_id)
     if form.errors and status == 200:
         status = 400

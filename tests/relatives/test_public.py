@@ -22,9 +22,11 @@ from tests.relatives.factories import (
     FORM,
     JPEG,
     PDF,
+    PNG,
     RELATIVE_EMAIL,
     certificate,
     code_from_mail,
+    form_data,
     proof,
     stored_files,
     submit,
@@ -244,3 +246,59 @@ def test_new_codes_are_limited_per_case(client):
     resend = reverse("dsar_relatives:code_resend", args=[RelativeCase.objects.get().public_id])
     answers = [Client(REMOTE_ADDR=f"198.51.100.{n}").post(resend).status_code for n in range(1, 5)]
     assert answers == [200, 200, 200, 429]
+
+
+# --- What an unconfirmed case may make the portal hold ---------------------------------------
+
+
+def test_one_address_may_store_only_so_many_bytes_a_day_before_a_code_is_confirmed(
+    client, settings, media
+):
+    settings.DSAR_PUBLIC_REQUESTS_PER_HOUR = 100
+    settings.RELATIVES_UNVERIFIED_BYTES_PER_IP = 2 * (len(PDF) + len(PNG))
+    assert submit(client, "a@example.org").status_code == 302
+    assert submit(client, "b@example.org").status_code == 302
+    refused = submit(client, "c@example.org")
+    assert refused.status_code == 429
+    assert "only so many documents a day" in refused.content.decode()
+    assert RelativeCase.objects.count() == 2
+    assert len(stored_files(media)) == 4
+
+
+def test_unconfirmed_cases_together_hold_no_more_than_the_global_quota(client, settings, media):
+    settings.DSAR_PUBLIC_REQUESTS_PER_HOUR = 100
+    settings.RELATIVES_UNVERIFIED_BYTES_TOTAL = len(PDF) + len(PNG)
+    assert submit(client, "a@example.org").status_code == 302
+    refused = Client(REMOTE_ADDR="203.0.113.9").post(FORM, form_data("b@example.org"))
+    assert refused.status_code == 503
+    assert "kept nothing" in refused.content.decode()
+    assert RelativeCase.objects.count() == 1
+    assert len(stored_files(media)) == 2
+
+
+def test_a_confirmed_case_no_longer_counts_against_the_quota(
+    client, settings, media, django_capture_on_commit_callbacks
+):
+    settings.DSAR_PUBLIC_REQUESTS_PER_HOUR = 100
+    settings.RELATIVES_UNVERIFIED_BYTES_TOTAL = len(PDF) + len(PNG)
+    with django_capture_on_commit_callbacks(execute=True):
+        filed = submit(client, "a@example.org")
+    client.post(filed["Location"], {"code": code_from_mail()})
+    assert RelativeCase.objects.get().verified_at is not None
+    assert submit(client, "b@example.org").status_code == 302
+
+
+def test_a_body_over_the_web_tiers_cap_is_refused_unread(client, settings):
+    settings.REQUEST_BODY_MAX_BYTES = 100
+    response = client.post(FORM, form_data("a@example.org"))
+    assert response.status_code == 413
+    assert "too large" in response.content.decode()
+    assert not RelativeCase.objects.exists()
+
+
+def test_a_form_with_more_files_than_the_web_tier_takes_is_refused_cleanly(client, media):
+    response = client.post(
+        FORM, form_data("a@example.org", death_certificate=[certificate() for _ in range(11)])
+    )
+    assert response.status_code == 400
+    assert nothing_kept(media)
