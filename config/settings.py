@@ -557,6 +557,9 @@ if CONNECTOR_STALLED_AFTER_SECONDS <= CONNECTOR_MAX_TIMEOUT_SECONDS:
 CONNECTOR_CALLBACK_WAIT_HOURS = env.int("CONNECTOR_CALLBACK_WAIT_HOURS", default=24)
 
 # --- API -------------------------------------------------------------------------------------
+# The API's schema (/api/schema/) and docs (/api/docs/): open to anyone, or (production's
+# default) only to signed-in people.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=not PRODUCTION)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First, so that unauthenticated API calls get 401 with `WWW-Authenticate: Bearer`.

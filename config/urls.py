@@ -35,8 +35,19 @@ urlpatterns = [
     path(".well-known/gpc.json", cookie_views.gpc_json, name="gpc-json"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("config.api", "api"), namespace="api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Public only where API_DOCS_PUBLIC says (off in production): else for signed-in people.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[views.ApiDocsReader]),
+        name="api-schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", permission_classes=[views.ApiDocsReader]
+        ),
+        name="api-docs",
+    ),
 ]
 
 # Django renders templates/404.html, 403.html and 400.html itself; the 500 page needs its own view.

@@ -1,8 +1,10 @@
-"""Site-wide pages: the landing page, the health check, the favicon and the server error page."""
+"""Site-wide pages: the landing page, the health check, the favicon, the server error page, and
+who may read the API's schema and documentation."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -12,9 +14,24 @@ from django.template import loader
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
 from kombu import Connection
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import BasePermission
 
 logger = logging.getLogger(__name__)
 BROKER_TIMEOUT_SECONDS = 2
+
+
+class ApiDocsReader(BasePermission):
+    """The schema and docs: anyone when API_DOCS_PUBLIC (development's default), otherwise a
+    signed-in person (by session or token), so a production portal does not hand a map of its
+    API to every visitor."""
+
+    message = "Sign in to read the API's schema and documentation."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if settings.API_DOCS_PUBLIC or request.user.is_authenticated:
+            return True
+        raise NotAuthenticated(self.message)
 
 
 def landing(request: HttpRequest) -> HttpResponse:

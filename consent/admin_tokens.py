@@ -91,7 +91,7 @@ class ServiceTokenAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         return  # no relations; save_model did the work
 
-    @admin.action(description="Revoke the selected tokens")
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ServiceToken]) -> None:
         revoked = sum(
             services.service_token_revoke(token=token, actor=request.user)  # type: ignore[arg-type]

@@ -502,7 +502,10 @@ SCOPES = {SCOPE_CONSENT_CHECK: "Ask whether a purpose may be processed for a use
 def service_token_create(
     *, name: str, scopes: Iterable[str], actor: User
 ) -> tuple[ServiceToken, str]:
-    """A new service token. Returns the row and the secret, shown once and never stored."""
+    """A new service token. Returns the row and the secret, shown once and never stored.
+    Only staff allowed to add service tokens (superusers, unless a role is granted it)."""
+    if not actor.has_perm("consent.add_servicetoken"):
+        raise PermissionDenied("Only staff allowed to add service tokens can create one.")
     scopes = sorted(set(scopes))
     unknown = set(scopes) - set(SCOPES)
     if unknown:
@@ -527,7 +530,10 @@ def service_token_create(
 
 @transaction.atomic
 def service_token_revoke(*, token: ServiceToken, actor: User) -> bool:
-    """Revoke a token: its next request is refused. False if it was already revoked."""
+    """Revoke a token: its next request is refused. False if it was already revoked.
+    Only staff allowed to change service tokens; seeing the list is not enough."""
+    if not actor.has_perm("consent.change_servicetoken"):
+        raise PermissionDenied("Only staff allowed to change service tokens can revoke one.")
     if not ServiceToken.objects.filter(pk=token.pk, active=True).update(active=False):
         return False
     token.active = False

@@ -111,7 +111,9 @@ class RequestSerializer(ModelSerializer):
         return obj.is_open and obj.paused_at is not None
 
     def get_can_cancel(self, obj: DataSubjectRequest) -> bool:
-        return can_cancel(obj)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return can_cancel(obj, user if user is not None and user.is_authenticated else None)
 
     @extend_schema_field(RequestProgressSerializer)
     def get_systems(self, obj: DataSubjectRequest) -> dict[str, Any]:

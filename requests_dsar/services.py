@@ -40,10 +40,12 @@ from requests_dsar.models import (
 from . import deadlines, systems, tasks
 from .workflow import (
     AUTOMATED,
+    FILED_BY_SOMEONE_ELSE,
     STAFF_ANSWERED,
     TransitionNotAllowed,
     can_cancel,
     can_transition,
+    filed_by,
 )
 
 TERMINAL = {Status.COMPLETED, Status.DENIED, Status.CANCELLED}
@@ -387,6 +389,9 @@ def dsar_file_for_system(
 
 
 def dsar_cancel(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
+    """The filer withdraws their request (a minor cannot withdraw their guardian's)."""
+    if not filed_by(request, actor):
+        raise TransitionNotAllowed(FILED_BY_SOMEONE_ELSE)
     if not can_cancel(request):
         raise TransitionNotAllowed("This request can no longer be cancelled.")
     return dsar_transition(

@@ -47,7 +47,14 @@ from .forms import (
     PublicRequestForm,
     RequestForm,
 )
-from .workflow import AUTOMATED, DOWNLOADABLE, TransitionNotAllowed, can_cancel
+from .workflow import (
+    AUTOMATED,
+    DOWNLOADABLE,
+    FILED_BY_SOMEONE_ELSE,
+    TransitionNotAllowed,
+    can_cancel,
+    filed_by,
+)
 
 REQUESTS_PAGE_SIZE = 20
 DATA_PAGE_SIZE = 50
@@ -251,7 +258,8 @@ def _detail_context(
         "conversation": dsar.messages.all(),
         "message_form": message_form,
         "code_form": forms.get("code_form") or CodeForm(),
-        "can_cancel": can_cancel(dsar),
+        "can_cancel": can_cancel(dsar, request.user),
+        "filed_by_someone_else": not filed_by(dsar, request.user),
         "live": _is_live(dsar),
         "poll_state": _poll_state(dsar, progress),
         "systems": progress,
@@ -347,13 +355,18 @@ def request_cancel(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> H
     if request.method == "POST":
         try:
             services.dsar_cancel(request=dsar, actor=request.user)
-        except TransitionNotAllowed:
-            messages.error(request, _("This request can no longer be cancelled."))
+        except TransitionNotAllowed as refused:
+            messages.error(request, str(refused))
         else:
             messages.success(request, _("Your request is cancelled. Nothing more will be done."))
         return redirect(_detail_url(dsar))
-    if not can_cancel(dsar):
-        messages.error(request, _("This request can no longer be cancelled."))
+    if not can_cancel(dsar, request.user):
+        messages.error(
+            request,
+            _(FILED_BY_SOMEONE_ELSE)
+            if not filed_by(dsar, request.user)
+            else _("This request can no longer be cancelled."),
+        )
         return redirect(_detail_url(dsar))
     return render(
         request, "requests_dsar/cancel.html", {"dsar": dsar, "info": TYPE_INFO[dsar.type]}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .models import DataSubjectRequest, RequestType, Status
 
 S = Status
@@ -77,7 +79,22 @@ def can_transition(from_status: str, to_status: str) -> bool:
     return to_status in TRANSITIONS.get(from_status, frozenset())
 
 
-def can_cancel(request: DataSubjectRequest) -> bool:
+FILED_BY_SOMEONE_ELSE = "Someone else filed this request for you: only they can cancel it."
+
+
+def filed_by(request: DataSubjectRequest, user: Any) -> bool:
+    """Whether `user` filed the request (or, filed by staff or the system for them, is its
+    subject). A guardian's request for a minor is the guardian's: the minor can follow it but
+    not withdraw it."""
+    if request.requester_id is not None:
+        return bool(request.requester_id == user.pk)
+    return bool(request.subject_id is not None and request.subject_id == user.pk)
+
+
+def can_cancel(request: DataSubjectRequest, user: Any = None) -> bool:
+    """Whether the request can still be cancelled (by `user`, when given: only its filer)."""
+    if user is not None and not filed_by(request, user):
+        return False
     if request.status not in CANCELLABLE:
         return False
     # A deletion that a worker has started may already have erased part of the data, here or

@@ -37,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
 from accounts import services
 from accounts.models import User
 from consent import services as consent_services
-from tests.factories import LoginEventFactory, ProfileFactory
+from tests.factories import LoginEventFactory, ProfileFactory, StaffFactory
 
 # Loaded at collection time: generating the schema needs no database.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
@@ -96,7 +96,9 @@ def api_token(user) -> str:  # type: ignore[no-untyped-def]
     fixed = SERVICE_SECRET.removeprefix(consent_services.SERVICE_TOKEN_PREFIX)
     with mock.patch.object(consent_services.secrets, "token_urlsafe", return_value=fixed):
         consent_services.service_token_create(
-            name="schemathesis", scopes=[consent_services.SCOPE_CONSENT_CHECK], actor=user
+            name="schemathesis",
+            scopes=[consent_services.SCOPE_CONSENT_CHECK],
+            actor=cast(User, StaffFactory()),
         )
     return secret
 

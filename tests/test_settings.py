@@ -44,6 +44,16 @@ def test_production_settings_pass_check_deploy_without_warnings():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_production_defaults_keep_the_api_map_private_and_outbound_calls_public_https():
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.API_DOCS_PUBLIC, s.OUTBOUND_HTTPS_ONLY, s.OUTBOUND_PRIVATE_ADDRESSES)"
+    )
+    result = manage("shell", "--no-imports", "-c", script, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "False"]
+
+
 @pytest.mark.parametrize(
     "missing",
     ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "EXPORT_ENCRYPTION_KEYS", "DSAR_PSEUDONYM_KEY"],

@@ -127,3 +127,12 @@ def test_another_users_session_cannot_be_ended(api):
 def test_the_schema_and_docs_are_served(client):
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_where_the_docs_are_not_public_only_signed_in_people_read_them(client, api, settings):
+    settings.API_DOCS_PUBLIC = False
+    refused = client.get("/api/schema/")
+    assert refused.status_code == 401
+    assert "Sign in to read the API" in refused.content.decode()
+    assert client.get("/api/docs/").status_code == 401
+    assert api.get("/api/schema/").status_code == 200  # a personal token is enough

@@ -7,6 +7,7 @@ from typing import cast
 import pytest
 import time_machine
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -250,6 +251,25 @@ def test_staff_revoke_tokens_with_an_admin_action(secret):
     )
     token.refresh_from_db()
     assert token.active is False
+
+
+def test_seeing_the_token_list_is_not_enough_to_revoke_one(secret):
+    from django.contrib.auth.models import Permission
+
+    viewer = StaffFactory(is_superuser=False)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_servicetoken"))
+    client = signed_in(viewer)
+    token = ServiceToken.objects.get()
+    client.post(
+        reverse("admin:consent_servicetoken_changelist"),
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+    token.refresh_from_db()
+    assert token.active is True
+    with pytest.raises(PermissionDenied):
+        services.service_token_revoke(token=token, actor=viewer)
+    with pytest.raises(PermissionDenied):
+        services.service_token_create(name="x", scopes=[], actor=viewer)
 
 
 # --- What a check costs, and what stays true while it is cheap -----------------------------------

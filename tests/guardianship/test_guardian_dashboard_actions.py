@@ -178,6 +178,26 @@ def test_the_requests_page_lists_the_requests_filed_for_this_minor_only(guardian
     assert reverse("dsar:detail", args=[own.public_id]) not in html
 
 
+def test_a_deletion_the_guardian_filed_is_the_guardians_to_cancel_not_the_minors(guardian, minor):
+    # The minor can follow a request about their data, but not withdraw their guardian's.
+    filed, _ = services.dsar_request_create(
+        subject=minor, requester=guardian, type="delete", reauthenticated=True
+    )
+    as_minor = signed_in(minor)
+    page = as_minor.get(reverse("dsar:detail", args=[filed.public_id]))
+    assert page.status_code == 200
+    assert "only they can cancel it" in text_of(page)
+    assert reverse("dsar:cancel", args=[filed.public_id]) not in page.content.decode()
+    as_minor.post(reverse("dsar:cancel", args=[filed.public_id]))
+    filed.refresh_from_db()
+    assert filed.status != Status.CANCELLED
+    with pytest.raises(services.TransitionNotAllowed, match="only they can cancel it"):
+        services.dsar_cancel(request=filed, actor=minor)
+    services.dsar_cancel(request=filed, actor=guardian)
+    filed.refresh_from_db()
+    assert filed.status == Status.CANCELLED
+
+
 # --- Revocation --------------------------------------------------------------------------------
 
 
