@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -173,3 +173,24 @@ def field_fernet() -> MultiFernet:
         digest = hashlib.sha256(("mfa-secrets:" + settings.SECRET_KEY).encode()).digest()
         keys = [base64.urlsafe_b64encode(digest).decode()]
     return MultiFernet([Fernet(k.encode()) for k in keys])
+
+
+class SealedValueUnreadable(Exception):
+    """Encrypted with a key that is no longer configured, or altered."""
+
+
+def seal(text: str) -> str:
+    """A short secret for a database field (a connector's secret, a code waiting to be
+    e-mailed), encrypted under FIELD_ENCRYPTION_KEYS."""
+    return field_fernet().encrypt(text.encode()).decode()
+
+
+def unseal(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return field_fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise SealedValueUnreadable(
+            "the value cannot be decrypted with the configured keys"
+        ) from exc

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import mail
+from core.crypto import unseal
 from requests_dsar import selectors
 from requests_dsar.models import DenialReason, LegalExemption, Status
 
@@ -44,9 +45,13 @@ def _send(case: RelativeCase, kind: str, context: dict[str, Any]) -> None:
     mail.send(f"requests_dsar/email/relative_{kind}", context, case.relative_email)
 
 
-def send_code(*, case_id: int, code: str) -> None:
-    case = RelativeCase.objects.filter(pk=case_id, verified_at__isnull=True).first()
-    if case is None:
+def send_code(*, case_id: int) -> None:
+    """E-mail the case's live code (none once confirmed or expired)."""
+    case = RelativeCase.objects.filter(
+        pk=case_id, code_expires_at__gt=timezone.now(), verified_at__isnull=True
+    ).first()
+    code = unseal(case.code_sealed) if case is not None else ""
+    if case is None or not code:
         return
     _send(case, "code", {"code": code, "minutes": settings.DSAR_CODE_TTL_MINUTES})
 

@@ -53,6 +53,8 @@ class RelativeCase(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     code_hash = models.CharField(max_length=64, blank=True)
+    # The code itself, encrypted, for the mail task to read (never a task argument).
+    code_sealed = models.TextField(blank=True, default="")
     code_expires_at = models.DateTimeField(null=True, blank=True)
     code_attempts = models.PositiveSmallIntegerField(default=0)
     verified_at = models.DateTimeField(null=True, blank=True)

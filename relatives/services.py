@@ -56,6 +56,7 @@ from accounts.selectors import profile_for
 from consent.selectors import facts_changed
 from core import mail, uploads
 from core.audit import audit_append
+from core.crypto import seal
 from core.models import Actor
 from relatives.models import Relationship, RelativeAsk, RelativeCase, RelativeDocument
 from requests_dsar import services, tasks
@@ -79,6 +80,10 @@ UNVERIFIED_CASE_LIFETIME_DAYS = 1
 FOLLOW_UP_MARGIN = datetime.timedelta(days=1)
 
 Arrangement = Profile.AfterDeath
+
+
+# What a new code changes on the case.
+CODE_FIELDS = ["code_hash", "code_sealed", "code_expires_at", "code_attempts"]
 
 
 class DocumentStorageError(Exception):
@@ -176,11 +181,12 @@ def _new_code(case: RelativeCase) -> str:
     """Give the case a fresh code (saved by the caller) and send it after commit."""
     code = f"{secrets.randbelow(10**6):06d}"
     case.code_hash = _code_hash(case, code)
+    case.code_sealed = seal(code)  # for the mail task to read: never a task argument
     case.code_expires_at = timezone.now() + datetime.timedelta(
         minutes=settings.DSAR_CODE_TTL_MINUTES
     )
     case.code_attempts = 0
-    transaction.on_commit(partial(case_tasks.send_relative_code.delay, case.pk, code))
+    transaction.on_commit(partial(case_tasks.send_relative_code.delay, case.pk))
     return code
 
 
@@ -272,7 +278,7 @@ def _create_case(
         for kind, item in stored
     )
     _new_code(case)
-    case.save(update_fields=["code_hash", "code_expires_at", "code_attempts"])
+    case.save(update_fields=CODE_FIELDS)
     _audit("relatives.case_filed", case, None, documents=len(documents))
     return case
 
@@ -288,7 +294,7 @@ def relative_code_resend(*, public_id: uuid.UUID) -> None:
     if case is None:
         return
     _new_code(case)
-    case.save(update_fields=["code_hash", "code_expires_at", "code_attempts"])
+    case.save(update_fields=CODE_FIELDS)
 
 
 @transaction.atomic
@@ -357,8 +363,10 @@ def _case_verify(case: RelativeCase) -> None:
         notify=False,
     )
     case.verified_at, case.request = now, request
-    case.code_hash, case.code_expires_at = "", None
-    case.save(update_fields=["verified_at", "request", "code_hash", "code_expires_at"])
+    case.code_hash, case.code_sealed, case.code_expires_at = "", "", None
+    case.save(
+        update_fields=["verified_at", "request", "code_hash", "code_sealed", "code_expires_at"]
+    )
     _audit("relatives.case_verified", case, None, request=request.pk)
     transaction.on_commit(partial(case_tasks.notify_relative.delay, case.pk, "received"))
 

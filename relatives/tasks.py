@@ -8,8 +8,10 @@ from . import mail
 
 
 @mail_task()
-def send_relative_code(case_id: int, code: str) -> None:
-    mail.send_code(case_id=case_id, code=code)
+def send_relative_code(case_id: int, code: str = "") -> None:
+    """E-mail the case's current code, read from the database (a message queued by an earlier
+    version still carries one as `code`: it is ignored)."""
+    mail.send_code(case_id=case_id)
 
 
 @mail_task()

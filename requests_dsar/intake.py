@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from . import selectors, services
+from . import selectors, services, tasks
 from .models import DataSubjectRequest
 
 DECOY_KEY = "dsar:public:decoy:{}"
@@ -49,7 +50,16 @@ def _decoy_timeout() -> int:
     return settings.DSAR_CODE_TTL_MINUTES * 60 + 3600
 
 
+# No request has this id: the tasks queued for a decoy find nothing and send nothing.
+NO_REQUEST = 0
+
+
 def _decoy() -> uuid.UUID:
+    """A code page's id where nothing is filed. It queues the very tasks a filed request
+    queues (its notice and its code), for no request, so that both answers cost the same
+    round trips to the broker and take as long."""
+    transaction.on_commit(partial(tasks.notify_requester.delay, NO_REQUEST, "received"))
+    transaction.on_commit(partial(tasks.send_verification_code.delay, NO_REQUEST))
     public_id = uuid.uuid4()
     expires_at = timezone.now() + datetime.timedelta(minutes=settings.DSAR_CODE_TTL_MINUTES)
     cache.set(

@@ -232,6 +232,9 @@ class VerificationCode(models.Model):
         DataSubjectRequest, on_delete=models.CASCADE, related_name="verification_code"
     )
     code_hash = models.CharField(max_length=64)
+    # The code itself, encrypted (core.crypto.seal), until it is e-mailed and used: the mail
+    # task reads it here, so it never travels through the broker as a task argument.
+    code_sealed = models.TextField(blank=True, default="")
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
 

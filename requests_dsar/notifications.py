@@ -12,13 +12,15 @@ from collections.abc import Iterable, Mapping
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.selectors import staff_addresses_with
 from core import mail
+from core.crypto import unseal
 from notices.models import Category
 from notices.services import notify
 
-from .models import DataSubjectRequest, RequestType, Status
+from .models import DataSubjectRequest, RequestType, Status, VerificationCode
 from .selectors import may_follow
 
 
@@ -107,7 +109,8 @@ def notify_requester(*, request_id: int, event: str) -> None:
     )
 
 
-def send_verification_code(*, request_id: int, code: str) -> None:
+def send_verification_code(*, request_id: int) -> None:
+    """E-mail the code waiting for the request, if it is still the live one."""
     request = (
         DataSubjectRequest.objects.select_related("subject", "requester")
         .filter(pk=request_id)
@@ -115,6 +118,10 @@ def send_verification_code(*, request_id: int, code: str) -> None:
     )
     if request is None or request.subject is None:
         return
+    stored = VerificationCode.objects.filter(request=request, expires_at__gt=timezone.now()).first()
+    code = unseal(stored.code_sealed) if stored is not None else ""
+    if not code:
+        return  # used or expired (a task for a replaced code sends the current one)
     # Whoever filed it proves it is them: the account's owner, or the guardian acting for them.
     person = request.requester or request.subject
     _send(

@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from core import holds
 from core.audit import audit_append
+from core.crypto import seal
 from core.models import Actor
 from core.registry import ACCOUNT_CATEGORY, registry, subject_hmac
 from requests_dsar.models import (
@@ -290,12 +291,13 @@ def dsar_code_issue(*, request: DataSubjectRequest) -> None:
         request=request,
         defaults={
             "code_hash": _hash_code(request, code),
+            "code_sealed": seal(code),
             "expires_at": timezone.now()
             + datetime.timedelta(minutes=settings.DSAR_CODE_TTL_MINUTES),
             "attempts": 0,
         },
     )
-    transaction.on_commit(partial(tasks.send_verification_code.delay, request.pk, code))
+    transaction.on_commit(partial(tasks.send_verification_code.delay, request.pk))
 
 
 @transaction.atomic

@@ -26,10 +26,12 @@ def notify_requester(request_id: int, event: str) -> None:
 
 
 @mail_task()
-def send_verification_code(request_id: int, code: str) -> None:
+def send_verification_code(request_id: int, code: str = "") -> None:
+    """E-mail the request's current code, read from the database (a message queued by an
+    earlier version still carries one as `code`: it is ignored)."""
     from .notifications import send_verification_code as send
 
-    send(request_id=request_id, code=code)
+    send(request_id=request_id)
 
 
 @periodic_task()

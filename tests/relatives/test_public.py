@@ -302,3 +302,14 @@ def test_a_form_with_more_files_than_the_web_tier_takes_is_refused_cleanly(clien
     )
     assert response.status_code == 400
     assert nothing_kept(media)
+
+
+def test_the_relatives_code_never_travels_as_a_task_argument(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        submit(client, "someone@example.org")
+    code = code_from_mail()
+    arguments = [str(arg) for callback in callbacks for arg in callback.args]
+    assert code not in arguments
+    assert str(RelativeCase.objects.get().pk) in arguments

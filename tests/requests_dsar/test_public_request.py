@@ -192,3 +192,37 @@ def test_submitting_again_for_an_account_never_reveals_it_or_touches_its_request
     request = DataSubjectRequest.objects.get(subject=user)
     assert not request.messages.exists()
     assert "Stranger" not in request.details
+
+
+def queued(callbacks) -> list[str]:
+    return sorted(callback.func.__self__.name for callback in callbacks)
+
+
+def test_with_or_without_an_account_the_form_queues_the_same_work(
+    client, user, django_capture_on_commit_callbacks
+):
+    # So that neither the answer's timing nor the broker's traffic tells the two apart.
+    with django_capture_on_commit_callbacks() as real:
+        submit(client, user.email)
+    with django_capture_on_commit_callbacks(execute=True) as decoy:
+        submit(client, "nobody@example.org")
+    assert (
+        queued(decoy)
+        == queued(real)
+        == [
+            "requests_dsar.tasks.notify_requester",
+            "requests_dsar.tasks.send_verification_code",
+        ]
+    )
+    assert mail.outbox == []  # the decoy's tasks find no request and send nothing
+
+
+def test_the_code_never_travels_as_a_task_argument(
+    client, user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        submit(client, user.email)
+    code = code_from_mail()
+    arguments = [arg for callback in callbacks for arg in callback.args]
+    assert code not in [str(arg) for arg in arguments]
+    assert DataSubjectRequest.objects.get().pk in arguments
