@@ -46,14 +46,14 @@ def _send(case: RelativeCase, kind: str, context: dict[str, Any]) -> None:
 
 
 def send_code(*, case_id: int) -> None:
-    """E-mail the case's live code (none once confirmed or expired)."""
-    case = RelativeCase.objects.filter(
-        pk=case_id, code_expires_at__gt=timezone.now(), verified_at__isnull=True
-    ).first()
+    """E-mail the case's live code: the one that confirms the relative's address, or (once it
+    is confirmed) the one that opens the copy. None once used or expired."""
+    case = RelativeCase.objects.filter(pk=case_id, code_expires_at__gt=timezone.now()).first()
     code = unseal(case.code_sealed) if case is not None else ""
     if case is None or not code:
         return
-    _send(case, "code", {"code": code, "minutes": settings.DSAR_CODE_TTL_MINUTES})
+    kind = "copy_code" if case.verified_at is not None else "code"
+    _send(case, kind, {"code": code, "minutes": settings.DSAR_CODE_TTL_MINUTES})
 
 
 def _context(case: RelativeCase, kind: str) -> dict[str, Any] | None:

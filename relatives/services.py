@@ -304,7 +304,18 @@ def relative_code_check(*, public_id: uuid.UUID, code: str) -> str:
     "ok" confirms the relative's address and puts the case in the staff queue.
     """
     case = RelativeCase.objects.select_for_update().filter(public_id=public_id).first()
-    if case is None or case.verified_at is not None or not case.code_hash:
+    if case is None or case.verified_at is not None:
+        return "expired"
+    result = _code_result(case, code)
+    if result == "ok":
+        _case_verify(case)
+    return result
+
+
+def _code_result(case: RelativeCase, code: str) -> str:
+    """The case's live code against `code` (the row locked by the caller): "ok", "wrong",
+    "expired" or "locked"; a wrong try is counted."""
+    if not case.code_hash:
         return "expired"
     if case.code_attempts >= settings.DSAR_CODE_MAX_ATTEMPTS:
         return "locked"
@@ -314,8 +325,37 @@ def relative_code_check(*, public_id: uuid.UUID, code: str) -> str:
         attempts = case.code_attempts + 1
         RelativeCase.objects.filter(pk=case.pk).update(code_attempts=attempts)
         return "locked" if attempts >= settings.DSAR_CODE_MAX_ATTEMPTS else "wrong"
-    _case_verify(case)
     return "ok"
+
+
+# --- Opening the copy -----------------------------------------------------------------------------
+# The copy's e-mailed link alone does not open it: the relative asks for a code, e-mailed to the
+# address they confirmed, each time they open it (relatives/downloads.py). A link that leaks
+# (a forwarded mail, a browser history, a proxy's log) is not enough.
+
+
+@transaction.atomic
+def relative_copy_code_issue(*, case: RelativeCase) -> None:
+    """E-mail the relative of an approved copy a code that opens it."""
+    locked = RelativeCase.objects.select_for_update().get(pk=case.pk)
+    if locked.verified_at is None:
+        return
+    _new_code(locked)
+    locked.save(update_fields=CODE_FIELDS)
+
+
+@transaction.atomic
+def relative_copy_code_check(*, case: RelativeCase, code: str) -> str:
+    """Check the code that opens the copy: "ok" (used up), "wrong", "expired" or "locked"."""
+    locked = RelativeCase.objects.select_for_update().get(pk=case.pk)
+    if locked.verified_at is None:
+        return "expired"
+    result = _code_result(locked, code)
+    if result == "ok":
+        locked.code_hash, locked.code_sealed, locked.code_expires_at = "", "", None
+        locked.save(update_fields=["code_hash", "code_sealed", "code_expires_at"])
+        _audit("relatives.copy_unlocked", locked, None)
+    return result
 
 
 def _request_file(

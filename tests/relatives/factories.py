@@ -82,3 +82,14 @@ def file_case(client: Client, deceased_email: str, capture: Any, **overrides: An
         confirmed = client.post(response["Location"], {"code": code_from_mail()})
     assert confirmed.status_code == 200
     return RelativeCase.objects.get(public_id=response["Location"].rstrip("/").split("/")[-1])
+
+
+def open_copy(browser: Client, path: str, capture: Any) -> Any:
+    """Download a relative's copy as the relative does: the link's page, a code e-mailed to
+    their address (`capture`: django_capture_on_commit_callbacks), the code entered; the
+    download's response."""
+    with capture(execute=True):
+        browser.post(path, {"action": "send"})
+    unlocked = browser.post(path, {"action": "code", "code": code_from_mail()})
+    assert unlocked.status_code == 302, unlocked.content.decode()
+    return browser.get(path)

@@ -32,7 +32,14 @@ from tests.factories import (
     ProfileFactory,
     UserFactory,
 )
-from tests.relatives.factories import PDF, RELATIVE_EMAIL, file_case, use_tmp_media
+from tests.relatives.factories import (
+    PDF,
+    RELATIVE_EMAIL,
+    code_from_mail,
+    file_case,
+    open_copy,
+    use_tmp_media,
+)
 from tests.requests_dsar.residue import find_residue, rich_account
 from tests.requests_dsar.staff import signed_in
 
@@ -126,7 +133,7 @@ def test_a_relative_gets_a_copy_end_to_end(
     # without an account, and the download is audited against the case.
     found = LINK.search(str(mails_to(RELATIVE_EMAIL)[-1].body))
     assert found, "no download link in the relative's e-mail"
-    response = Client().get(found.group(1))
+    response = open_copy(Client(), found.group(1), django_capture_on_commit_callbacks)
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert "manifest.json" in archive.namelist()
     entry = AuditLogEntry.objects.get(action="dsar.archive_downloaded")
@@ -238,6 +245,47 @@ def test_the_relatives_link_expires_with_the_copy(delivered, settings):
     later = timezone.now() + datetime.timedelta(days=settings.DSAR_ARCHIVE_LIFETIME_DAYS, hours=1)
     with time_machine.travel(later):
         assert Client().get(path).status_code == 410
+
+
+def test_the_link_alone_does_not_open_the_copy(delivered):
+    _case, path = delivered
+    page = Client().get(path)
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    assert "E-mail me a code" in page.content.decode()
+    assert not AuditLogEntry.objects.filter(action="dsar.archive_downloaded").exists()
+
+
+def test_a_code_opens_the_copy_once_in_the_browser_that_entered_it(
+    delivered, django_capture_on_commit_callbacks
+):
+    case, path = delivered
+    relative = Client()
+    downloaded = open_copy(relative, path, django_capture_on_commit_callbacks)
+    assert downloaded["Content-Type"] == "application/zip"
+    code_mail = mails_to(RELATIVE_EMAIL)[-1]
+    assert code_mail.subject.endswith(f"Your code to open the copy ({case.reference})")
+    again = relative.get(path)
+    assert again["Content-Type"].startswith("text/html")  # a new code for a new download
+    assert Client().get(path)["Content-Type"].startswith("text/html")
+    assert AuditLogEntry.objects.filter(action="dsar.archive_downloaded").count() == 1
+
+
+def test_a_used_or_wrong_code_does_not_open_the_copy(delivered, django_capture_on_commit_callbacks):
+    _case, path = delivered
+    relative = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        relative.post(path, {"action": "send"})
+    code = code_from_mail()
+    wrong = "000000" if code != "000000" else "111111"
+    refused = relative.post(path, {"action": "code", "code": wrong})
+    assert refused.status_code == 400
+    assert "not right" in refused.content.decode()
+    assert relative.post(path, {"action": "code", "code": code}).status_code == 302
+    relative.get(path)
+    used = Client().post(path, {"action": "code", "code": code})
+    assert used.status_code == 400
+    assert "expired or was already used" in used.content.decode()
 
 
 def test_a_relatives_link_does_not_open_the_owners_door_nor_the_reverse(delivered, deceased):

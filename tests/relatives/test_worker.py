@@ -48,7 +48,13 @@ def test_the_worker_delivers_the_copy_link_to_the_relative(celery_worker_process
     relatives.relative_case_approve(case=case, actor=PrivacyOfficerFactory())
     link = LINK.search(mail_to(smtp_sink, relative, "is ready"))
     assert link is not None
-    response = Client().get(link.group(1))
+    # The link's page e-mails a code (through the worker); the code opens the copy.
+    browser = Client()
+    browser.post(link.group(1), {"action": "send"})
+    copy_code = CODE.search(mail_to(smtp_sink, relative, "code to open the copy"))
+    assert copy_code is not None
+    browser.post(link.group(1), {"action": "code", "code": copy_code.group(1)})
+    response = browser.get(link.group(1))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert "index.html" in archive.namelist()
     assert not [m for m in smtp_sink.messages if m["To"] == deceased.email]
