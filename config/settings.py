@@ -131,6 +131,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # A staff member refused on a route that names an object is audited.
+    "core.middleware.StaffRefusalAuditMiddleware",
     "accounts.middleware.AccessLogMiddleware",
     # A minor waiting for their guardian's approval reaches only the waiting page.
     "guardianship.middleware.MinorGuardianMiddleware",

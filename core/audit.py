@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,21 @@ def _hashed_fields(entry: AuditLogEntry) -> dict[str, Any]:
         "target_id": entry.target_id,
         "data": entry.data,
     }
+
+
+# The actions audited while a watch is open (one web request: core.middleware).
+_watched: ContextVar[list[str] | None] = ContextVar("audit_watched", default=None)
+
+
+@contextmanager
+def audit_watch() -> Iterator[list[str]]:
+    """Collect the actions `audit_append` records inside the block."""
+    actions: list[str] = []
+    token = _watched.set(actions)
+    try:
+        yield actions
+    finally:
+        _watched.reset(token)
 
 
 @transaction.atomic
@@ -60,6 +77,9 @@ def audit_append(
     entry.hash = _entry_hash(head.last_hash, _hashed_fields(entry))
     entry.save()
     AuditChainHead.objects.filter(pk=1).update(last_hash=entry.hash)
+    watched = _watched.get()
+    if watched is not None:
+        watched.append(action)
     return entry
 
 
