@@ -7,7 +7,7 @@ from allauth.usersessions.models import UserSession
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -113,8 +113,7 @@ def token_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
-    if services.api_token_revoke(user=request.user, token_id=token_id):
-        messages.success(request, _("The token is revoked."))
-    else:
-        messages.error(request, _("No such token."))
+    if not services.api_token_revoke(user=request.user, token_id=token_id):
+        raise Http404("No such token of yours.")  # like every object of someone else's
+    messages.success(request, _("The token is revoked."))
     return redirect("dashboard:security")
