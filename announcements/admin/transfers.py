@@ -51,10 +51,13 @@ class TransferNoticeForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["purposes"].queryset = Purpose.objects.filter(  # type: ignore[attr-defined]
+        purposes = self.fields.get("purposes")
+        if purposes is None:
+            return  # shown read-only (a support agent may read notices): nothing to choose
+        purposes.queryset = Purpose.objects.filter(  # type: ignore[attr-defined]
             legal_basis=LegalBasis.CONSENT, is_optional=True, active=True
         )
-        self.fields["purposes"].required = False
+        purposes.required = False
 
     def clean(self) -> dict[str, Any]:
         super().clean()
