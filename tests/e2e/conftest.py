@@ -83,3 +83,12 @@ def page(
         with contextlib.suppress(PlaywrightError):  # a dead browser must not hide the failure
             page.screenshot(path=str(SCREENSHOT_DIR / f"e2e-{name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def page_without_javascript(browser: Browser) -> Iterator[Page]:
+    """A page in a browser with JavaScript switched off (the portal works without it)."""
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()

@@ -6,7 +6,6 @@ center shows in its history."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -176,14 +175,6 @@ def test_choices_in_the_settings_dialog_survive_a_reload(
         "advertising": Decision.REFUSED,
     }
     assert csp_violations == []
-
-
-@pytest.fixture
-def page_without_javascript(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(java_script_enabled=False, locale="en-GB")
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def test_the_settings_work_without_javascript(

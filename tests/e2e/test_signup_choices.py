@@ -4,10 +4,8 @@ step shows them before any password is typed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Page, Route, expect
 
 from accounts.models import User
 from consent import ledger
@@ -40,14 +38,6 @@ def test_a_tick_made_while_the_choices_are_fetched_again_is_kept(live_server, pa
     expect(page.get_by_label("Personalised ads")).to_be_visible()
     expect(page.get_by_label("Personalised ads")).not_to_be_checked()
     expect(page.get_by_label("Newsletter")).to_be_checked()
-
-
-@pytest.fixture
-def page_without_javascript(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(java_script_enabled=False, locale="en-GB")
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def test_without_javascript_an_adult_signs_up_typing_the_password_once(
