@@ -202,6 +202,11 @@ class CallbackView(APIView):
 # --- Staff reads --------------------------------------------------------------------------------
 
 
+def _route_name(request: Request) -> str:
+    match = request._request.resolver_match
+    return (match.view_name if match is not None else "")[:64]  # the audit's column
+
+
 class StaffCanView(BasePermission):
     """A staff member with the view permission the view names, who passed the admin's own gate:
     a session that used a second factor, or a staff-scoped token (issued only in such a
@@ -230,8 +235,8 @@ class StaffCanView(BasePermission):
                 action="staff.api_refused",
                 actor_user_id=user.pk,
                 actor_role=Actor.STAFF,
-                target_type="api",
-                target_id=request.path[:200],
+                target_type="route",
+                target_id=_route_name(request),
                 data={"reason": "token_not_staff" if token is not None else "no_second_factor"},
             )
         return allowed

@@ -78,7 +78,7 @@ class StaffRefusalAuditMiddleware:
                 actor_user_id=user.pk,
                 actor_role=Actor.STAFF,
                 target_type="route",
-                target_id=match.view_name,
+                target_id=match.view_name[:64],  # the audit's column
                 data={
                     "status": status,
                     "reason": "no_second_factor" if to_second_factor else "refused",

@@ -83,6 +83,7 @@ def test_a_staff_members_personal_token_does_not_open_the_staff_api():
     assert "two-factor" in response.json()["detail"]
     refused = AuditLogEntry.objects.get(action="staff.api_refused")
     assert (refused.actor_user_id, refused.data["reason"]) == (officer.pk, "token_not_staff")
+    assert refused.target_id == "api:connectors-systems"
 
 
 def password_session(user) -> Client:
