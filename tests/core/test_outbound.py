@@ -169,3 +169,14 @@ def test_third_party_sign_in_calls_go_through_the_policy():
     from accounts.adapters import SocialAccountAdapter
 
     assert isinstance(SocialAccountAdapter().get_requests_session(), outbound.GuardedSession)
+
+
+def test_a_sign_in_providers_discovery_at_a_private_address_is_refused_as_a_failed_request(
+    production_policy,
+):
+    # allauth treats a requests error as a failed third-party sign-in, never a server error.
+    from accounts.adapters import SocialAccountAdapter
+
+    session = SocialAccountAdapter().get_requests_session()
+    with session, pytest.raises(requests.RequestException, match="private network"):
+        session.get("https://10.0.0.8/.well-known/openid-configuration")
