@@ -1,4 +1,5 @@
-"""The staff admin: reachable only with a second factor used in the current session."""
+"""The staff admin: reachable only with a second factor used in the current session. Beside the
+models, it shows the record of processing activities (core/processing_record.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 
+from core import processing_record
 from core.admin_tools import session_used_second_factor
 
 # allauth's account pieces (e-mail addresses, second factors, sessions) join the portal's own
@@ -35,6 +38,47 @@ class PortalAdminSite(admin.AdminSite):
                 apps.remove(app)
             accounts["models"].sort(key=lambda model: str(model["name"]).casefold())
         return apps
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        own: list[URLResolver | URLPattern] = [
+            path(
+                "record-of-processing/",
+                self.admin_view(self.processing_record),
+                name="processing_record",
+            ),
+            path(
+                "record-of-processing/print/",
+                self.admin_view(self.processing_record),
+                {"printable": True},
+                name="processing_record_print",
+            ),
+            path(
+                "record-of-processing.csv",
+                self.admin_view(self.processing_record_csv),
+                name="processing_record_csv",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def processing_record(self, request: HttpRequest, printable: bool = False) -> HttpResponse:
+        """The record of processing activities, generated now from the code and the data."""
+        context = {
+            **self.each_context(request),
+            "title": "Record of processing activities",
+            "controller": processing_record.controller(),
+            "tables": processing_record.record(),
+            "generated_at": timezone.now(),
+        }
+        template = (
+            "admin/processing_record_print.html" if printable else "admin/processing_record.html"
+        )
+        return render(request, template, context)
+
+    def processing_record_csv(self, request: HttpRequest) -> HttpResponse:
+        response = HttpResponse(processing_record.as_csv(), content_type="text/csv; charset=utf-8")
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="record-of-processing-{stamp}.csv"'
+        return response
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and session_used_second_factor(request)

@@ -529,6 +529,21 @@ if not isinstance(_retention_env, dict) or not all(
 DSAR_RETENTION_DAYS.update(_retention_env)
 DSAR_RETENTION_DAYS.setdefault("relative_documents", DSAR_RELATIVE_DOCUMENTS_RETENTION_DAYS)
 
+# The record of processing's security measures (docs/operations.md): the one part written by
+# hand, one measure per line. The default lists what the portal itself does.
+RECORD_SECURITY_MEASURES = env.list(
+    "RECORD_SECURITY_MEASURES",
+    default=[
+        "Personal data in transit only over HTTPS (HSTS); sessions and CSRF cookies secure-only",
+        "Two-factor authentication for every staff session; staff access to personal data audited",
+        "Files produced for people and proof documents encrypted at rest (AES-GCM, rotatable keys)",
+        "Secrets and two-factor seeds encrypted in the database (Fernet, rotatable keys)",
+        "An append-only, hash-chained audit log of staff and system actions",
+        "Outbound calls only to public HTTPS addresses unless allow-listed",
+        "Personal data never written to application logs",
+    ],
+)
+
 # --- Outbound addresses staff configure (core/outbound.py, docs/operations.md "Security model") --
 # HTTP connectors, database connectors and third-party sign-in discovery connect only where this
 # policy allows: HTTPS only in production; never loopback, private, link-local or metadata

@@ -11,7 +11,7 @@ class ConnectorsConfig(AppConfig):
         from consent import withdrawals
         from requests_dsar import systems
 
-        from . import personal_data  # noqa: F401  (registry entries)
+        from . import personal_data, processing_record  # noqa: F401  (personal_data: registry entries)
         from .demo import DEMO_PART
         from .request_systems import CONNECTED_SYSTEMS
         from .services import consent_withdrawal_push
@@ -19,3 +19,4 @@ class ConnectorsConfig(AppConfig):
         systems.register(CONNECTED_SYSTEMS)
         withdrawals.register(consent_withdrawal_push)
         register_demo_part(DEMO_PART)
+        processing_record.register()  # the systems in the record of processing

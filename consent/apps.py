@@ -12,8 +12,10 @@ class ConsentConfig(AppConfig):
         # cache.
         from accounts.demo import DemoPart, register_demo_part
 
-        from . import admin_ledger, admin_tokens, checks, cookies, services  # noqa: F401
+        from . import admin_ledger, admin_tokens, checks, cookies, processing_record, services  # noqa: F401
         from .seed import seed_consent_catalogue
+
+        processing_record.register()  # purposes and recipients in the record of processing
 
         # The demo's policy 1.0, purposes and SDK list, before its accounts.
         register_demo_part(

@@ -53,7 +53,8 @@ class Period:
         return self.override is not None
 
 
-def _overrides() -> dict[str, RetentionOverride]:
+def overrides_in_force() -> dict[str, RetentionOverride]:
+    """Category -> the admin override in force for it."""
     return {o.category: o for o in RetentionOverride.objects.select_related("set_by")}
 
 
@@ -62,7 +63,7 @@ def period_for(
 ) -> Period:
     """The period in force: the admin override if there is one, else the settings."""
     configured = int(settings.DSAR_RETENTION_DAYS.get(rule.key, rule.default_days))
-    override = (_overrides() if overrides is None else overrides).get(rule.key)
+    override = (overrides_in_force() if overrides is None else overrides).get(rule.key)
     return Period(
         days=override.days if override is not None else configured,
         configured_days=configured,
@@ -117,7 +118,7 @@ def retention_report(*, now: datetime.datetime | None = None) -> list[ReportLine
     """Per category: the period in force, the cutoff, what the next sweep would remove and
     what legal holds keep. Reads only."""
     now = now or timezone.now()
-    overrides = _overrides()
+    overrides = overrides_in_force()
     lines = []
     for rule in rules():
         period = period_for(rule, overrides)
@@ -231,7 +232,7 @@ def retention_sweep(
     """
     now = now or timezone.now()
     deadline = time.monotonic() + time_budget if time_budget else None
-    overrides = _overrides()
+    overrides = overrides_in_force()
     result = SweepResult()
     for rule in rules():
         if categories is not None and rule.key not in categories:
