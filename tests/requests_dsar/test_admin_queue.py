@@ -423,3 +423,25 @@ def test_a_deletion_page_shows_its_erasure_record(officer):
     ErasureRecord.objects.create(request=deletion, subject_hash="0" * 64, summary=[])
     page = client.get(change_url(deletion))
     assert "Erasure record" in page.content.decode()
+
+
+# --- The queue as a spreadsheet ------------------------------------------------------------------
+
+
+def test_the_filtered_queue_exports_to_csv_without_anyones_personal_data(agent):
+    _staff, client = agent
+    person = UserFactory(email="findable.person@example.org")
+    ProfileFactory(user=person, name="Findable Person")
+    wanted = DataSubjectRequestFactory(subject=person, type="delete", details="Please delete me")
+    other = DataSubjectRequestFactory(type="access")
+    response = client.post(
+        CHANGELIST + "?type__exact=delete",
+        {"action": "export_selected", "select_across": "1", "_selected_action": [wanted.pk]},
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "reference,type,status,received,verified,due,completed"
+    assert [line.split(",")[0] for line in lines[1:]] == [wanted.reference]
+    assert other.reference not in response.content.decode()
+    text = response.content.decode()
+    assert "findable" not in text.lower() and "Please delete me" not in text
