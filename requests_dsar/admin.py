@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -45,7 +45,7 @@ from requests_dsar.models import (
     Status,
 )
 
-from . import corrections
+from . import corrections, services
 from .admin_actions import (
     APPROVE,
     STAFF_ACTIONS,
@@ -107,6 +107,23 @@ class WorkFilter(admin.SimpleListFilter):
             "retry": {Status.FAILED},
         }.get(self.value() or "")
         return queryset.filter(status__in=statuses) if statuses else None
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    """ "My queue": the requests given to the signed-in staff member, or to nobody yet."""
+
+    title = "assigned to"
+    parameter_name = "assigned"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("me", "Me (my queue)"), ("nobody", "Nobody yet")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        if self.value() == "me":
+            return queryset.filter(assignee=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assignee__isnull=True)
+        return None
 
 
 # --- Inlines ------------------------------------------------------------------------------
@@ -176,15 +193,29 @@ QUEUE_CSV_COLUMNS = ("reference", "type", "status", "received", "verified", "due
 
 @admin.register(DataSubjectRequest)
 class DataSubjectRequestAdmin(RecordAdminMixin, ObjectActionsMixin, admin.ModelAdmin):
-    list_display = ["reference", "type", "status", "subject_display", "received_at", "due"]
+    list_display = [
+        "reference",
+        "type",
+        "status",
+        "subject_display",
+        "received_at",
+        "due",
+        "assignee",
+    ]
     list_display_links = ["reference"]
-    list_filter = [DeadlineFilter, WorkFilter, "type", "status"]
+    list_filter = [DeadlineFilter, WorkFilter, AssigneeFilter, "type", "status"]
     list_select_related = ["subject"]
     search_fields = ["public_id", "subject__email"]
     # Most urgent first; requests whose clock has not started (unverified) last.
     ordering = [F("due_at").asc(nulls_last=True), "pk"]  # type: ignore[list-item]
     show_full_result_count = False
-    actions = ["approve_selected", "retry_selected", "export_selected"]
+    actions = [
+        "approve_selected",
+        "retry_selected",
+        "assign_to_me",
+        "unassign_selected",
+        "export_selected",
+    ]
     action_template = "admin/requests_dsar/datasubjectrequest/staff_action.html"
     refusals = (TransitionNotAllowed,)
     inlines = [
@@ -381,6 +412,28 @@ class DataSubjectRequestAdmin(RecordAdminMixin, ObjectActionsMixin, admin.ModelA
     @admin.action(description="Retry the selected failed requests", permissions=["work"])
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._run_bulk(request, queryset, STAFF_ACTIONS["retry"])
+
+    @admin.action(description="Assign the selected requests to me", permissions=["work"])
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._assign(request, queryset, request.user)  # type: ignore[arg-type]
+
+    @admin.action(description="Take the selected requests off anyone's queue", permissions=["work"])
+    def unassign_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._assign(request, queryset, None)
+
+    def _assign(self, request: HttpRequest, queryset: QuerySet[Any], assignee: User | None) -> None:
+        done = 0
+        for obj in queryset:
+            try:
+                services.dsar_assign(request=obj, assignee=assignee, actor=request.user)  # type: ignore[arg-type]
+            except ValidationError as refused:
+                self.message_user(request, f"{obj}: {' '.join(refused.messages)}", messages.ERROR)
+            except PermissionDenied as refused:
+                self.message_user(request, f"{obj}: {refused}", messages.ERROR)
+            else:
+                done += 1
+        whom = "you" if assignee is not None else "nobody"
+        self.message_user(request, f"{done} request(s) now assigned to {whom}.", messages.SUCCESS)
 
     @admin.action(
         description="Export the selected to CSV (reference, type, status and dates only)",

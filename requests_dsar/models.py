@@ -129,6 +129,15 @@ class DataSubjectRequest(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     warned_threshold_days = models.PositiveSmallIntegerField(null=True, blank=True)
     overdue_flagged_at = models.DateTimeField(null=True, blank=True)
+    # The staff member working it ("my queue"); told in their inbox as its deadline nears.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_requests",
+        limit_choices_to={"is_staff": True},
+    )
 
     denial_reason = models.CharField(max_length=30, choices=DenialReason.choices, blank=True)
     legal_exemption = models.CharField(max_length=30, choices=LegalExemption.choices, blank=True)

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
@@ -388,6 +388,34 @@ def dsar_file_for_system(
 
 
 # --- Requester and staff actions ----------------------------------------------------------------
+
+
+# Who may be given a request to work: staff who may work the queue.
+WORK_PERMISSION = "requests_dsar.change_datasubjectrequest"
+
+
+@transaction.atomic
+def dsar_assign(
+    *, request: DataSubjectRequest, assignee: User | None, actor: User
+) -> DataSubjectRequest:
+    """Give the request to a staff member who may work the queue (None: to nobody); audited."""
+    if not actor.has_perm(WORK_PERMISSION):
+        raise PermissionDenied("Only staff who work the queue can assign requests.")
+    if assignee is not None and not (assignee.is_staff and assignee.has_perm(WORK_PERMISSION)):
+        raise ValidationError({"assignee": "Only staff who work the queue can be assigned."})
+    if request.assignee_id == (assignee.pk if assignee else None):
+        return request
+    request.assignee = assignee
+    request.save(update_fields=["assignee"])
+    audit_append(
+        action="dsar.assigned",
+        actor_user_id=actor.pk,
+        actor_role=Actor.STAFF,
+        target_type="dsar",
+        target_id=request.pk,
+        data={"assignee": assignee.pk if assignee else None},
+    )
+    return request
 
 
 def dsar_cancel(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:

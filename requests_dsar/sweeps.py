@@ -7,10 +7,13 @@ import logging
 
 from django.conf import settings
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import audit_append
 from core.models import Actor
+from notices.models import Category
+from notices.services import notify
 from requests_dsar.models import DataSubjectRequest, Status
 
 from . import systems
@@ -52,6 +55,27 @@ def requeue_stalled(now: datetime.datetime) -> int:
     return len(to_queue)
 
 
+def tell_assignees(request_ids: list[int], *, days: int) -> None:
+    """Each request's assignee, in their inbox (and by e-mail): one of theirs is due soon."""
+    assigned = DataSubjectRequest.objects.filter(
+        pk__in=request_ids, assignee__isnull=False, assignee__is_active=True
+    ).select_related("assignee")
+    for request in assigned:
+        assignee = request.assignee
+        if assignee is None:
+            continue
+        notify(
+            user=assignee,
+            category=Category.REQUEST_UPDATES,
+            title=f"Request {request.reference}, assigned to you, is due within {days} days",
+            body=(
+                f"The {request.get_type_display().lower()} request {request.reference} is due "
+                f"on {timezone.localtime(request.due_at):%d %B %Y}. Open it in the queue."
+            ),
+            link=reverse("admin:requests_dsar_datasubjectrequest_change", args=[request.pk]),
+        )
+
+
 def warn_deadlines(now: datetime.datetime) -> tuple[int, int]:
     """Warn staff once per threshold before a deadline; flag overdue requests once."""
     warned = 0
@@ -70,6 +94,7 @@ def warn_deadlines(now: datetime.datetime) -> tuple[int, int]:
             warn_staff(
                 kind="due_soon", request_ids=ids, days=threshold, systems=systems.waiting_on(ids)
             )
+            tell_assignees(ids, days=threshold)
             DataSubjectRequest.objects.filter(pk__in=ids).update(warned_threshold_days=threshold)
             warned += len(ids)
     overdue_ids = list(

@@ -4,9 +4,11 @@ import datetime
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import AuditLogEntry
 from requests_dsar import services
 from requests_dsar.admin_actions import due_badge
 from requests_dsar.models import (
@@ -445,3 +447,36 @@ def test_the_filtered_queue_exports_to_csv_without_anyones_personal_data(agent):
     assert other.reference not in response.content.decode()
     text = response.content.decode()
     assert "findable" not in text.lower() and "Please delete me" not in text
+
+
+# --- My queue ------------------------------------------------------------------------------------
+
+
+def test_an_agent_takes_requests_onto_their_queue_and_finds_them_there(agent):
+    staff, client = agent
+    mine, other = DataSubjectRequestFactory(), DataSubjectRequestFactory()
+    client.post(CHANGELIST, {"action": "assign_to_me", "_selected_action": [mine.pk]})
+    mine.refresh_from_db()
+    assert mine.assignee == staff
+    assert listed(client.get(CHANGELIST + "?assigned=me")) == [mine]
+    assert listed(client.get(CHANGELIST + "?assigned=nobody")) == [other]
+    entry = AuditLogEntry.objects.get(action="dsar.assigned")
+    assert (entry.actor_user_id, entry.target_id, entry.data) == (
+        staff.pk,
+        str(mine.pk),
+        {"assignee": staff.pk},
+    )
+    client.post(CHANGELIST, {"action": "unassign_selected", "_selected_action": [mine.pk]})
+    mine.refresh_from_db()
+    assert mine.assignee is None
+
+
+def test_only_staff_who_work_the_queue_can_be_given_a_request(agent):
+    staff, _client = agent
+    request = DataSubjectRequestFactory()
+    with pytest.raises(ValidationError):
+        services.dsar_assign(request=request, assignee=UserFactory(), actor=staff)
+    with pytest.raises(PermissionDenied):
+        services.dsar_assign(request=request, assignee=staff, actor=UserFactory())
+    request.refresh_from_db()
+    assert request.assignee is None

@@ -106,3 +106,21 @@ def test_a_paused_request_is_not_warned(settings):
     mail.outbox.clear()
     sweeps.sweep()
     assert mail.outbox == []
+
+
+def test_the_assignee_is_told_in_their_inbox_when_a_request_of_theirs_nears_its_deadline(
+    settings,
+):
+    from notices.models import Message
+    from tests.factories import SupportAgentFactory
+
+    settings.DSAR_WARNING_DAYS = [5]
+    agent = SupportAgentFactory()
+    theirs = due_in(UserFactory(), 4)
+    nobodys = due_in(UserFactory(), 4)
+    services.dsar_assign(request=theirs, assignee=agent, actor=agent)
+    sweeps.sweep()
+    (told,) = Message.objects.filter(user=agent)
+    assert told.title == f"Request {theirs.reference}, assigned to you, is due within 5 days"
+    assert str(theirs.pk) in told.link
+    assert nobodys.reference not in told.title
