@@ -214,8 +214,9 @@ class Registry:
 
 # The account itself (its row, the sign-in address): deleted only with everything.
 ACCOUNT_CATEGORY = "account"
-# Records of what staff did with a person's data and the holds they placed on it.
-STAFF_CATEGORIES = frozenset({"staff_actions", "legal_holds"})
+# Records of what staff did with a person's data, the holds they placed on it, and their internal
+# notes on the person's requests.
+STAFF_CATEGORIES = frozenset({"staff_actions", "legal_holds", "request_notes"})
 
 registry = Registry()
 

@@ -42,6 +42,7 @@ from requests_dsar.models import (
     ExportArchive,
     RequestEvent,
     RequestMessage,
+    RequestNote,
     Status,
 )
 
@@ -148,6 +149,21 @@ class RequestMessageInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("author")
 
 
+class RequestNoteInline(ReadOnlyInline):
+    """The team's internal notes (added with the "Add an internal note" button)."""
+
+    model = RequestNote
+    fields = ("created_at", "author", "body")
+    readonly_fields = fields
+    verbose_name_plural = "internal notes (never shown to the requester)"
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm(WORK))  # whoever works the queue reads the team's notes
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("author")
+
+
 class AppliedCorrectionInline(ReadOnlyInline):
     model = AppliedCorrection
     fields = ("field", "before", "after", "applied_at", "applied_by")
@@ -221,6 +237,7 @@ class DataSubjectRequestAdmin(RecordAdminMixin, ObjectActionsMixin, admin.ModelA
     inlines = [
         RequestEventInline,
         RequestMessageInline,
+        RequestNoteInline,
         AppliedCorrectionInline,
         ExportArchiveInline,
     ]

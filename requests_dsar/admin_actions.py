@@ -111,6 +111,10 @@ class MessageForm(forms.Form):
     body = _text("Message", help_text="The requester reads it on the request's page.")
 
 
+class NoteForm(forms.Form):
+    body = _text("Note", help_text="For our team only: the requester never sees it.")
+
+
 class CorrectionApprovalForm(forms.Form):
     """Approving a correction: what staff changed by hand, for each staff-only proposal."""
 
@@ -271,6 +275,17 @@ STAFF_ACTIONS = {
                 request=o, actor=actor, body=f.cleaned_data["body"]
             ),
             done="Answered; the request is completed.",
+        ),
+        StaffAction(
+            name="note",
+            label="Add an internal note",
+            permissions=(WORK,),
+            available=lambda o: True,
+            form=lambda o, data: NoteForm(data),
+            run=lambda o, actor, f: services.dsar_note_add(
+                request=o, author=actor, body=f.cleaned_data["body"]
+            ),
+            done="Note added. Only our team sees it.",
         ),
         StaffAction(
             name="message",

@@ -266,11 +266,13 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _entries_in_scope(request: DataSubjectRequest) -> list[tuple[str, str, list[PersonalData]]]:
-    """(category, label, entries) for every category the request covers, sorted by category."""
+    """(category, label, entries) for every category the request covers, sorted by category.
+    An entry that exports no field (the team's internal notes) is erased with the rest but
+    never handed out."""
     wanted = request.scope.get("categories")
     grouped: dict[str, list[PersonalData]] = {}
     for entry in registry:
-        if not wanted or entry.category in wanted:
+        if entry.fields and (not wanted or entry.category in wanted):
             grouped.setdefault(entry.category, []).append(entry)
     return [(key, label, grouped[key]) for key, label in registry.categories() if key in grouped]
 

@@ -234,6 +234,24 @@ class RequestMessage(models.Model):
         return f"Message #{self.pk}"
 
 
+class RequestNote(models.Model):
+    """A staff member's internal note on a request: for the team only, never shown to the
+    requester (not on their page, in the API or in a copy of their data)."""
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField(max_length=DETAILS_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Note #{self.pk}"
+
+
 class VerificationCode(models.Model):
     """A time- and attempt-limited code e-mailed to verify a signed-out requester."""
 

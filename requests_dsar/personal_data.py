@@ -78,6 +78,17 @@ register(
     order=890,
 )
 register(
+    "requests_dsar.RequestNote",
+    category="request_notes",
+    label="Our team's notes on your requests",
+    user_path="request__subject",
+    # Internal notes are not handed out with the person's data (they are the team's working
+    # notes); they go with the request they belong to.
+    fields={},
+    strategy=Strategy.DELETE,
+    order=880,
+)
+register(
     "requests_dsar.AppliedCorrection",
     category="corrections",
     label="Corrections applied",

@@ -32,6 +32,7 @@ from requests_dsar.models import (
     LegalExemption,
     RequestEvent,
     RequestMessage,
+    RequestNote,
     RequestType,
     Status,
     VerificationCode,
@@ -416,6 +417,26 @@ def dsar_assign(
         data={"assignee": assignee.pk if assignee else None},
     )
     return request
+
+
+@transaction.atomic
+def dsar_note_add(*, request: DataSubjectRequest, author: User, body: str) -> RequestNote:
+    """An internal note for the team (never shown to the requester); audited without its text."""
+    if not author.has_perm(WORK_PERMISSION):
+        raise PermissionDenied("Only staff who work the queue can write internal notes.")
+    text = body.strip()
+    if not text:
+        raise ValidationError({"body": "Write the note."})
+    note = RequestNote.objects.create(request=request, author=author, body=text)
+    audit_append(
+        action="dsar.note_added",
+        actor_user_id=author.pk,
+        actor_role=Actor.STAFF,
+        target_type="dsar",
+        target_id=request.pk,
+        data={"note": note.pk},
+    )
+    return note
 
 
 def dsar_cancel(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:

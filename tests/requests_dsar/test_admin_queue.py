@@ -480,3 +480,33 @@ def test_only_staff_who_work_the_queue_can_be_given_a_request(agent):
         services.dsar_assign(request=request, assignee=staff, actor=UserFactory())
     request.refresh_from_db()
     assert request.assignee is None
+
+
+# --- Internal notes ------------------------------------------------------------------------------
+
+
+def test_an_internal_note_is_for_the_team_only(agent):
+    staff, client = agent
+    person = UserFactory()
+    request = DataSubjectRequestFactory(subject=person, type="copy")
+    client.post(act(request, "note"), {"body": "Called them; they will send the order number."})
+    note = request.notes.get()
+    assert note.author == staff
+    page = client.get(change_url(request)).content.decode()
+    assert "Called them; they will send the order number." in page
+    entry = AuditLogEntry.objects.get(action="dsar.note_added")
+    assert "order number" not in str(entry.data)
+    # The requester's page, the API and the copy of their data never carry it.
+    from django.test import Client
+
+    requester = Client()
+    requester.force_login(person)
+    own_page = requester.get(reverse("dsar:detail", args=[request.public_id])).content.decode()
+    api = requester.get(f"/api/v1/requests/{request.public_id}/").content.decode()
+    services.dsar_process(request_id=request.pk)
+    from tests.requests_dsar.test_export import open_zip
+
+    archive = open_zip(DataSubjectRequest.objects.get(pk=request.pk).archives.get())
+    copy = b"".join(archive.read(name) for name in archive.namelist()).decode(errors="replace")
+    for seen in (own_page, api, copy):
+        assert "order number" not in seen
