@@ -155,3 +155,16 @@ def test_the_two_factor_page_offers_the_choice_ticked(user, password):
     page = device.get(reverse("mfa_deactivate_totp")).content.decode()
     box = re.search(r'<input[^>]*name="end_other_sessions"[^>]*>', page).group(0)
     assert "checked" in box
+
+
+def test_the_security_notice_of_a_change_reads_in_the_portals_words(user, password, settings):
+    signed_in(user, password).post(
+        reverse("account_change_password"),
+        {"oldpassword": password, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    (notice,) = [m for m in mail.outbox if "password" in m.subject.lower()]
+    assert notice.subject == f"[{settings.COMPANY_NAME}] Your password was changed"
+    assert "This change was just made to your account" in notice.body
+    assert "Your password has been changed." in notice.body
+    assert "reset your password at once" in notice.body
+    assert "proper security precautions" not in notice.body
