@@ -64,6 +64,15 @@ def _fast_hasher_and_clean_cache(settings, request: pytest.FixtureRequest) -> It
 
 
 @pytest.fixture
+def production_policy(settings):  # type: ignore[no-untyped-def]
+    """The outbound address policy as production has it (HTTPS only, no private addresses)."""
+    settings.OUTBOUND_HTTPS_ONLY = True
+    settings.OUTBOUND_PRIVATE_ADDRESSES = False
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    return settings
+
+
+@pytest.fixture
 def password() -> str:
     return DEFAULT_PASSWORD
 

@@ -15,14 +15,6 @@ from tests.connectors.test_admin import ADD, http_system
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def production_policy(settings):
-    settings.OUTBOUND_HTTPS_ONLY = True
-    settings.OUTBOUND_PRIVATE_ADDRESSES = False
-    settings.OUTBOUND_ALLOWED_HOSTS = []
-    return settings
-
-
 def test_an_internal_url_is_refused_at_save_naming_the_policy_and_never_called(
     officer, product_endpoint, production_policy, monkeypatch
 ):

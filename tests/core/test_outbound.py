@@ -16,14 +16,6 @@ import requests
 from core import outbound
 
 
-@pytest.fixture
-def production_policy(settings):
-    settings.OUTBOUND_HTTPS_ONLY = True
-    settings.OUTBOUND_PRIVATE_ADDRESSES = False
-    settings.OUTBOUND_ALLOWED_HOSTS = []
-    return settings
-
-
 @pytest.mark.parametrize(
     ("address", "rule"),
     [
