@@ -123,12 +123,12 @@ def _checked_address(values: MappingType[str, str]) -> str:
                 raise outbound.AddressRefused(problem)
             return values["hostaddr"]
         return outbound.resolve(values["host"], port)[0]
-    except ValueError as exc:
-        if isinstance(exc, outbound.AddressRefused):
-            raise ValidationError(
-                f"{exc} To reach a database on the portal's own network on purpose, name its "
-                "host in OUTBOUND_ALLOWED_HOSTS (docs/operations.md, Security model)."
-            ) from None
+    except outbound.AddressRefused as refused:
+        raise ValidationError(
+            f"{refused} To reach a database on the portal's own network on purpose, name its "
+            "host in OUTBOUND_ALLOWED_HOSTS (docs/operations.md, Security model)."
+        ) from None
+    except ValueError:  # ipaddress's: the hostaddr is no IP address
         raise ValidationError("The DSN's hostaddr is not an IP address.") from None
     except outbound.HostUnresolved:
         raise ValidationError("The DSN's host name does not resolve.") from None

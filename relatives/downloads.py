@@ -31,7 +31,7 @@ from requests_dsar.downloads import (
 from requests_dsar.export import ArchiveGone, archive_open_decrypted
 from requests_dsar.forms import CodeForm
 from requests_dsar.models import ExportArchive, Status
-from requests_dsar.views import CODE_RESULTS, too_many
+from requests_dsar.views import CODE_RESULTS, HOUR, too_many
 
 from . import services as relatives
 from .models import RelativeAsk, RelativeCase
@@ -130,7 +130,7 @@ def _unlock(request: HttpRequest, archive: ExportArchive, case: RelativeCase) ->
             request,
             scope="dsar-relative-copy-code",
             limit=CODES_PER_CASE_PER_HOUR,
-            period=3600,
+            period=HOUR,
             key=str(case.pk),
         ):
             return too_many(request)
@@ -145,7 +145,7 @@ def _unlock(request: HttpRequest, archive: ExportArchive, case: RelativeCase) ->
         request,
         scope="dsar-relative-copy-code-try",
         limit=settings.DSAR_PUBLIC_CODE_TRIES_PER_HOUR,
-        period=3600,
+        period=HOUR,
     ):
         return too_many(request)
     result = relatives.relative_copy_code_check(case=case, code=form.cleaned_data["code"])

@@ -82,6 +82,7 @@ def test_a_health_check_failure_does_not_echo_what_the_address_answered(monkeypa
         ("postgresql://db.example.com/crm?options=-c%20role%3Dadmin", "may not set options"),
         ("postgresql://db.example.com/crm?sslkey=/etc/ssl/private/portal.key", "sslkey"),
         ("postgresql://db.example.com/", "names no database"),
+        ("postgresql://db.example.com/crm?hostaddr=nonsense", "hostaddr is not an IP address"),
     ],
 )
 def test_a_dsn_that_reaches_beyond_a_named_database_host_is_refused(dsn, rule):
